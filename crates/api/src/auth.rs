@@ -1,0 +1,10 @@
+//! Authentication and authorisation at the edge: JWTs, argon2id hashing, the principal
+//! extractor and role guards.
+
+pub mod extractor;
+pub mod jwt;
+pub mod password;
+
+pub use extractor::{Authenticated, require_roles};
+pub use jwt::{IssuedTokens, TokenError, TokenIssuer};
+pub use password::Argon2Hasher;

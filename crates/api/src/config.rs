@@ -1,0 +1,423 @@
+//! Typed configuration from the environment (and an optional `.env`), validated at startup.
+//!
+//! A missing or invalid value stops startup with one line naming the variable and the problem.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+/// Deployment environment (`APP_ENV`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Production,
+    Development,
+    Testing,
+}
+
+impl AppEnv {
+    pub fn is_production(self) -> bool {
+        self == AppEnv::Production
+    }
+}
+
+/// Log line format (`LOG_FORMAT`); JSON by default in production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// One rate limit: `count` requests per `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub count: u32,
+    pub period: Duration,
+}
+
+/// A configuration problem: which variable, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError { var, problem: problem.into() }
+}
+
+/// Everything the server needs to know about its environment.
+#[derive(Clone)]
+pub struct Config {
+    pub app_env: AppEnv,
+    pub database_url: String,
+    pub database_pool_size: usize,
+    pub database_timeout: Duration,
+    pub bind_addr: SocketAddr,
+    pub jwt_secret: Vec<u8>,
+    pub access_token_ttl: chrono::Duration,
+    pub refresh_token_ttl: chrono::Duration,
+    pub delivery_source_branch_id: i64,
+    pub cors_allowed_origins: Vec<String>,
+    pub delivery_min_total: String,
+    pub delivery_fee_under_min: String,
+    pub default_limit: i64,
+    pub max_limit: i64,
+    pub rate_limit_defaults: Vec<RateLimit>,
+    pub rate_limit_enabled: bool,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub log_format: LogFormat,
+    pub shutdown_timeout: Duration,
+    pub workers: Option<usize>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("app_env", &self.app_env)
+            .field("database_url", &"***")
+            .field("bind_addr", &self.bind_addr)
+            .field("jwt_secret", &"***")
+            .field("delivery_source_branch_id", &self.delivery_source_branch_id)
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Source of variables: the process environment in production, a map in tests.
+pub trait Env {
+    fn get(&self, key: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn get(&self, key: &str) -> Option<String> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+    }
+}
+
+impl Env for Vec<(String, String)> {
+    fn get(&self, key: &str) -> Option<String> {
+        self.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+}
+
+fn parse_int<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
+    env: &dyn Env,
+    var: &'static str,
+    default: T,
+    min: T,
+    max: T,
+) -> Result<T, ConfigError> {
+    match env.get(var) {
+        None => Ok(default),
+        Some(raw) => {
+            let v: T = raw
+                .trim()
+                .parse()
+                .map_err(|_| err(var, format!("'{raw}' is not a whole number")))?;
+            if v < min || v > max {
+                return Err(err(var, format!("{v} is outside {min}..={max}")));
+            }
+            Ok(v)
+        }
+    }
+}
+
+fn parse_money(env: &dyn Env, var: &'static str, default: &str) -> Result<String, ConfigError> {
+    let raw = env.get(var).unwrap_or_else(|| default.to_owned());
+    let raw = raw.trim();
+    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
+    let ok = !whole.is_empty()
+        && whole.len() <= 10
+        && whole.chars().all(|c| c.is_ascii_digit())
+        && frac.len() <= 2
+        && frac.chars().all(|c| c.is_ascii_digit());
+    if !ok {
+        return Err(err(var, format!("'{raw}' is not a non-negative amount with at most two decimals")));
+    }
+    Ok(format!("{whole}.{frac:0<2}"))
+}
+
+/// Parses `"200 per day, 50 per hour"` (also `200/day`, `5 per minute`, `10 per 2 hours`).
+pub fn parse_rate_limits(raw: &str) -> Result<Vec<RateLimit>, String> {
+    let mut limits = Vec::new();
+    for part in raw.split([',', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+        let normalized = part.replace('/', " per ");
+        let words: Vec<&str> = normalized.split_whitespace().collect();
+        let (count, rest) = match words.as_slice() {
+            [count, "per", rest @ ..] => (count, rest),
+            _ => return Err(format!("'{part}' is not of the form 'N per unit'")),
+        };
+        let count: u32 = count
+            .parse()
+            .ok()
+            .filter(|c| *c > 0)
+            .ok_or_else(|| format!("'{part}': the count must be a positive whole number"))?;
+        let (multiplier, unit) = match rest {
+            [unit] => (1u64, *unit),
+            [n, unit] => (
+                n.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("'{part}': bad period"))?,
+                *unit,
+            ),
+            _ => return Err(format!("'{part}' is not of the form 'N per unit'")),
+        };
+        let seconds = match unit.trim_end_matches('s') {
+            "second" | "sec" => 1,
+            "minute" | "min" => 60,
+            "hour" => 3600,
+            "day" => 86_400,
+            _ => return Err(format!("'{part}': unknown unit '{unit}'")),
+        };
+        limits.push(RateLimit { count, period: Duration::from_secs(seconds * multiplier) });
+    }
+    if limits.is_empty() {
+        return Err("no limit given".into());
+    }
+    Ok(limits)
+}
+
+/// Default for `RATE_LIMIT_DEFAULTS`, as in the reference.
+pub const DEFAULT_RATE_LIMITS: &str = "200 per day, 50 per hour";
+
+/// Demo-only secret used when `JWT_SECRET_KEY` is unset outside production.
+const DEV_JWT_SECRET: &str = "mami-development-secret-do-not-use-in-production";
+
+impl Config {
+    /// Reads and validates every variable.
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let app_env = match env.get("APP_ENV").as_deref().map(str::trim) {
+            None | Some("production") => AppEnv::Production,
+            Some("development") => AppEnv::Development,
+            Some("testing") => AppEnv::Testing,
+            Some(other) => return Err(err("APP_ENV", format!("'{other}' is not one of production, development, testing"))),
+        };
+        let prod = app_env.is_production();
+
+        let database_url = env.get("DATABASE_URL").ok_or_else(|| err("DATABASE_URL", "is required"))?;
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(err("DATABASE_URL", "must start with postgres:// or postgresql://"));
+        }
+
+        let jwt_secret = match env.get("JWT_SECRET_KEY") {
+            Some(s) => s.into_bytes(),
+            None if prod => return Err(err("JWT_SECRET_KEY", "is required in production")),
+            None => DEV_JWT_SECRET.as_bytes().to_vec(),
+        };
+        if prod && jwt_secret.len() < 32 {
+            return Err(err("JWT_SECRET_KEY", "must be at least 32 bytes in production"));
+        }
+        if prod && jwt_secret == DEV_JWT_SECRET.as_bytes() {
+            return Err(err("JWT_SECRET_KEY", "is the development default"));
+        }
+
+        let access_minutes: i64 = parse_int(env, "JWT_ACCESS_TOKEN_EXPIRES_MINUTES", 240, 1, 60 * 24 * 30)?;
+        let refresh_days: i64 = parse_int(env, "JWT_REFRESH_TOKEN_EXPIRES_DAYS", 30, 1, 365)?;
+
+        let delivery_source_branch_id = match env.get("DELIVERY_SOURCE_BRANCH_ID") {
+            None if prod => return Err(err("DELIVERY_SOURCE_BRANCH_ID", "is required in production")),
+            None => 1,
+            Some(raw) => raw
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|v| *v >= 1)
+                .ok_or_else(|| err("DELIVERY_SOURCE_BRANCH_ID", format!("'{raw}' is not a positive branch id")))?,
+        };
+
+        let cors_allowed_origins: Vec<String> = match env.get("CORS_ALLOWED_ORIGINS") {
+            None if prod => return Err(err("CORS_ALLOWED_ORIGINS", "is required in production (a comma-separated list of origins)")),
+            None => vec!["http://localhost:5173".to_owned()],
+            Some(raw) => raw
+                .split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        };
+        if cors_allowed_origins.iter().any(|o| o == "*") {
+            if prod {
+                return Err(err("CORS_ALLOWED_ORIGINS", "'*' is not allowed in production"));
+            }
+        } else if let Some(bad) = cors_allowed_origins
+            .iter()
+            .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return Err(err("CORS_ALLOWED_ORIGINS", format!("'{bad}' is not an http(s) origin")));
+        }
+
+        let delivery_min_total = parse_money(env, "DELIVERY_MIN_TOTAL", "150")?;
+        let delivery_fee_under_min = parse_money(env, "DELIVERY_FEE_UNDER_MIN", "30")?;
+
+        let max_limit: i64 = parse_int(env, "MAX_LIMIT", 100, 1, 10_000)?;
+        let default_limit: i64 = parse_int(env, "DEFAULT_LIMIT", 50, 1, 10_000)?;
+        if default_limit > max_limit {
+            return Err(err("DEFAULT_LIMIT", format!("{default_limit} is above MAX_LIMIT ({max_limit})")));
+        }
+
+        let rate_limit_defaults = parse_rate_limits(&env.get("RATE_LIMIT_DEFAULTS").unwrap_or_else(|| DEFAULT_RATE_LIMITS.to_owned()))
+            .map_err(|p| err("RATE_LIMIT_DEFAULTS", p))?;
+        if rate_limit_defaults.len() > 3 {
+            return Err(err("RATE_LIMIT_DEFAULTS", "at most 3 limits are supported"));
+        }
+        let rate_limit_enabled = match env.get("RATE_LIMIT_ENABLED").as_deref() {
+            None | Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") if !prod => false,
+            Some("false" | "0" | "no") => return Err(err("RATE_LIMIT_ENABLED", "cannot be disabled in production")),
+            Some(other) => return Err(err("RATE_LIMIT_ENABLED", format!("'{other}' is not true or false"))),
+        };
+        let trusted_proxies = match env.get("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.parse::<IpAddr>().map_err(|_| err("TRUSTED_PROXIES", format!("'{p}' is not an IP address"))))
+                .collect::<Result<_, _>>()?,
+        };
+
+        let bind_addr = match env.get("BIND_ADDR") {
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|_| err("BIND_ADDR", format!("'{raw}' is not an address like 127.0.0.1:8080")))?,
+            None => {
+                let port: u16 = parse_int(env, "PORT", 8080, 1, u16::MAX)?;
+                SocketAddr::from(([127, 0, 0, 1], port))
+            }
+        };
+        let database_pool_size: usize = parse_int(env, "DATABASE_POOL_SIZE", 16, 1, 1000)?;
+        let database_timeout_secs: u64 = parse_int(env, "DATABASE_TIMEOUT_SECONDS", 5, 1, 300)?;
+        let shutdown_secs: u64 = parse_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 30, 1, 3600)?;
+        let workers = match env.get("WORKERS") {
+            None => None,
+            Some(_) => Some(parse_int(env, "WORKERS", 2usize, 1, 256)?),
+        };
+        let log_format = match env.get("LOG_FORMAT").as_deref() {
+            None if prod => LogFormat::Json,
+            None => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some("pretty" | "text") => LogFormat::Pretty,
+            Some(other) => return Err(err("LOG_FORMAT", format!("'{other}' is not json or pretty"))),
+        };
+
+        Ok(Self {
+            app_env,
+            database_url,
+            database_pool_size,
+            database_timeout: Duration::from_secs(database_timeout_secs),
+            bind_addr,
+            jwt_secret,
+            access_token_ttl: chrono::Duration::minutes(access_minutes),
+            refresh_token_ttl: chrono::Duration::days(refresh_days),
+            delivery_source_branch_id,
+            cors_allowed_origins,
+            delivery_min_total,
+            delivery_fee_under_min,
+            default_limit,
+            max_limit,
+            rate_limit_defaults,
+            rate_limit_enabled,
+            trusted_proxies,
+            log_format,
+            shutdown_timeout: Duration::from_secs(shutdown_secs),
+            workers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: [(&str, &str); 2] = [("APP_ENV", "development"), ("DATABASE_URL", "postgres://u@h/db")];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
+        BASE.iter()
+            .chain(extra.iter())
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn var_of(env: &[(&'static str, &'static str)]) -> Option<&'static str> {
+        Config::from_env(&with(env)).err().map(|e| e.var)
+    }
+
+    #[test]
+    fn development_defaults_are_usable() -> Result<(), ConfigError> {
+        let c = Config::from_env(&BASE)?;
+        assert_eq!(c.delivery_source_branch_id, 1);
+        assert_eq!(c.rate_limit_defaults.len(), 2);
+        assert_eq!(c.delivery_min_total, "150.00");
+        assert_eq!(c.bind_addr.to_string(), "127.0.0.1:8080");
+        Ok(())
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        assert_eq!(var_of(&[("JWT_ACCESS_TOKEN_EXPIRES_MINUTES", "soon")]), Some("JWT_ACCESS_TOKEN_EXPIRES_MINUTES"));
+        assert_eq!(var_of(&[("DELIVERY_SOURCE_BRANCH_ID", "warehouse-id")]), Some("DELIVERY_SOURCE_BRANCH_ID"));
+        assert_eq!(var_of(&[("DELIVERY_MIN_TOTAL", "-1")]), Some("DELIVERY_MIN_TOTAL"));
+        assert_eq!(var_of(&[("DELIVERY_FEE_UNDER_MIN", "3.333")]), Some("DELIVERY_FEE_UNDER_MIN"));
+        assert_eq!(var_of(&[("MAX_LIMIT", "0")]), Some("MAX_LIMIT"));
+        assert_eq!(var_of(&[("DEFAULT_LIMIT", "500")]), Some("DEFAULT_LIMIT"));
+        assert_eq!(var_of(&[("RATE_LIMIT_DEFAULTS", "lots")]), Some("RATE_LIMIT_DEFAULTS"));
+        assert_eq!(var_of(&[("BIND_ADDR", "localhost")]), Some("BIND_ADDR"));
+        assert_eq!(var_of(&[("DATABASE_POOL_SIZE", "0")]), Some("DATABASE_POOL_SIZE"));
+        assert_eq!(var_of(&[("LOG_FORMAT", "xml")]), Some("LOG_FORMAT"));
+        assert_eq!(var_of(&[("TRUSTED_PROXIES", "proxy.local")]), Some("TRUSTED_PROXIES"));
+        assert_eq!(var_of(&[("CORS_ALLOWED_ORIGINS", "localhost:5173")]), Some("CORS_ALLOWED_ORIGINS"));
+        let missing_db = Config::from_env(&[("APP_ENV", "development")]).err().map(|e| e.var);
+        assert_eq!(missing_db, Some("DATABASE_URL"));
+        let bad_env = Config::from_env(&[("APP_ENV", "staging"), ("DATABASE_URL", "postgres://x")]).err().map(|e| e.var);
+        assert_eq!(bad_env, Some("APP_ENV"));
+    }
+
+    #[test]
+    fn production_refuses_weak_secret_and_wildcard_cors() {
+        let prod = |secret: &'static str, cors: &'static str| {
+            let env = [
+                ("APP_ENV", "production"),
+                ("DATABASE_URL", "postgres://u@h/db"),
+                ("JWT_SECRET_KEY", secret),
+                ("DELIVERY_SOURCE_BRANCH_ID", "1"),
+                ("CORS_ALLOWED_ORIGINS", cors),
+            ];
+            Config::from_env(&env).err().map(|e| e.var)
+        };
+        let strong = "0123456789abcdef0123456789abcdef";
+        assert_eq!(prod("short", "https://shop.example"), Some("JWT_SECRET_KEY"));
+        assert_eq!(prod(strong, "*"), Some("CORS_ALLOWED_ORIGINS"));
+        assert_eq!(prod(strong, "https://shop.example"), None);
+        let no_branch = [
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("JWT_SECRET_KEY", strong),
+            ("CORS_ALLOWED_ORIGINS", "https://shop.example"),
+        ];
+        assert_eq!(Config::from_env(&no_branch).err().map(|e| e.var), Some("DELIVERY_SOURCE_BRANCH_ID"));
+    }
+
+    #[test]
+    fn rate_limit_syntax() -> Result<(), String> {
+        let l = parse_rate_limits("200 per day, 50 per hour")?;
+        assert_eq!(l[0], RateLimit { count: 200, period: Duration::from_secs(86_400) });
+        assert_eq!(l[1], RateLimit { count: 50, period: Duration::from_secs(3_600) });
+        assert_eq!(parse_rate_limits("5/minute")?[0].period, Duration::from_secs(60));
+        assert_eq!(parse_rate_limits("10 per 2 hours")?[0].period, Duration::from_secs(7_200));
+        assert!(parse_rate_limits("").is_err());
+        assert!(parse_rate_limits("0 per day").is_err());
+        assert!(parse_rate_limits("5 per fortnight").is_err());
+        Ok(())
+    }
+}

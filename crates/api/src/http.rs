@@ -1,0 +1,12 @@
+//! HTTP conventions shared by every route: envelopes, errors, body and query extraction,
+//! request ids, security headers and rate limits.
+
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod rate_limit;
+
+pub use envelope::{created, ok};
+pub use error::ApiError;
+pub use extract::{ValidJson, ValidQuery};

@@ -1,0 +1,118 @@
+//! Request id, per-request tracing span and security headers.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
+use tracing::Instrument;
+
+/// The id of the current request, as echoed in `X-Request-Id` and logged on every line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Trusted reverse proxies, whose `X-Forwarded-*` headers are believed.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<IpAddr>);
+
+impl TrustedProxies {
+    /// The client address: the peer, or, when the peer is a trusted proxy, the right-most
+    /// untrusted address of `X-Forwarded-For`.
+    pub fn client_ip(&self, req: &ServiceRequest) -> Option<IpAddr> {
+        let peer = req.peer_addr().map(|a| a.ip());
+        let Some(peer) = peer else {
+            return None;
+        };
+        if !self.0.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        forwarded
+            .split(',')
+            .rev()
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .find(|ip| !self.0.contains(ip))
+            .or(Some(peer))
+    }
+
+    fn is_https(&self, req: &ServiceRequest) -> bool {
+        if req.app_config().secure() {
+            return true;
+        }
+        let from_proxy = req.peer_addr().is_some_and(|a| self.0.contains(&a.ip()));
+        from_proxy
+            && req
+                .headers()
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+    }
+}
+
+fn incoming_id(req: &ServiceRequest) -> Option<String> {
+    let raw = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?.trim();
+    let ok = !raw.is_empty() && raw.len() <= 128 && raw.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| raw.to_owned())
+}
+
+/// Assigns the request id, runs the request inside a span carrying it, logs the outcome and
+/// adds `X-Request-Id` and the security headers to every response.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = incoming_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let https = req
+        .app_data::<web::Data<TrustedProxies>>()
+        .is_some_and(|p| p.is_https(&req));
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let started = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let mut res = match result {
+        Ok(res) => res,
+        Err(e) => {
+            // Middleware errors still get the envelope and the headers below.
+            let _enter = span.enter();
+            tracing::warn!(error = %e, "request failed in middleware");
+            return Err(e);
+        }
+    };
+    span.in_scope(|| {
+        let status = res.status().as_u16();
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(status, latency_ms, "request finished");
+        } else {
+            tracing::info!(status, latency_ms, "request finished");
+        }
+    });
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+    }
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("x-xss-protection", "1; mode=block"),
+    ] {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+    }
+    if https {
+        headers.insert(
+            HeaderName::from_static("strict-transport-security"),
+            HeaderValue::from_static("max-age=63072000; includeSubDomains; preload"),
+        );
+    }
+    Ok(res)
+}

@@ -1,0 +1,25 @@
+//! Route modules; each exposes `configure`. Paths are relative to `/api/v1`.
+
+pub mod audit;
+pub mod auth;
+pub mod health;
+
+use mami_domain::identity::Role;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::require_roles;
+
+/// Roles of the back office (MANAGER and ADMIN).
+pub const BACK_OFFICE: &[Role] = &[Role::Manager, Role::Admin];
+
+/// Every `/api/v1` route.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(scope("/health").configure(health::configure))
+        .service(scope("/auth").configure(auth::configure))
+        .service(
+            scope("/admin")
+                .wrap(actix_web::middleware::from_fn(require_roles(BACK_OFFICE)))
+                .configure(audit::configure),
+        );
+}

@@ -1,0 +1,133 @@
+//! PostgreSQL adapters for the Mami domain ports (diesel-async over a deadpool pool), the
+//! embedded migrations, the readiness probe and the demo seed.
+
+mod audit;
+mod audit_log;
+mod error;
+mod identity;
+pub mod schema;
+pub mod seed;
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use mami_domain::InfraError;
+
+pub use audit_log::PgAuditLog;
+pub use identity::PgIdentityStore;
+
+/// Every migration of `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+/// A pooled connection.
+pub type Conn = Object<AsyncPgConnection>;
+
+/// The connection pool shared by every adapter.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<AsyncPgConnection>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database").field("status", &self.pool.status()).finish()
+    }
+}
+
+/// What `/health/ready` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    pub database: bool,
+    pub migrations_current: bool,
+    pub delivery_branch_present: bool,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.database && self.migrations_current && self.delivery_branch_present
+    }
+}
+
+impl Database {
+    /// Builds the pool; no connection is opened until one is needed.
+    pub fn connect(url: &str, max_size: usize, wait_timeout: Duration) -> Result<Self, InfraError> {
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+        let pool = Pool::builder(manager)
+            .max_size(max_size)
+            .runtime(deadpool::Runtime::Tokio1)
+            .wait_timeout(Some(wait_timeout))
+            .create_timeout(Some(wait_timeout))
+            .build()
+            .map_err(|e| InfraError::new(format!("cannot build the connection pool: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    pub(crate) async fn conn(&self) -> Result<Conn, InfraError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| InfraError::new(format!("no database connection: {e}")))
+    }
+
+    /// Applies every pending migration; a no-op when the schema is current. Returns the
+    /// versions applied.
+    pub async fn migrate(&self) -> Result<Vec<String>, InfraError> {
+        let conn = self.conn().await?;
+        let applied = tokio::task::spawn_blocking(move || {
+            let mut harness = AsyncMigrationHarness::new(conn);
+            harness
+                .run_pending_migrations(MIGRATIONS)
+                .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
+                .map_err(|e| InfraError::new(format!("migration failed: {e}")))
+        })
+        .await
+        .map_err(|e| InfraError::new(format!("migration task failed: {e}")))??;
+        Ok(applied)
+    }
+
+    /// True when no embedded migration is pending.
+    pub async fn migrations_current(&self) -> Result<bool, InfraError> {
+        let conn = self.conn().await?;
+        tokio::task::spawn_blocking(move || {
+            let mut harness = AsyncMigrationHarness::new(conn);
+            harness
+                .has_pending_migration(MIGRATIONS)
+                .map(|pending| !pending)
+                .map_err(|e| InfraError::new(format!("cannot read the migration table: {e}")))
+        })
+        .await
+        .map_err(|e| InfraError::new(format!("migration check failed: {e}")))?
+    }
+
+    /// Whether branch `id` exists (active or not).
+    pub async fn branch_exists(&self, id: i64) -> Result<bool, InfraError> {
+        use schema::branches::dsl;
+        let mut conn = self.conn().await?;
+        let found: Option<i64> = dsl::branches
+            .filter(dsl::id.eq(id))
+            .select(dsl::id)
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(error::infra)?;
+        Ok(found.is_some())
+    }
+
+    /// Database reachable, migrations current, delivery branch present.
+    pub async fn readiness(&self, delivery_branch_id: i64) -> Readiness {
+        let database = match self.conn().await {
+            Ok(mut conn) => diesel::sql_query("SELECT 1").execute(&mut conn).await.is_ok(),
+            Err(_) => false,
+        };
+        if !database {
+            return Readiness { database, migrations_current: false, delivery_branch_present: false };
+        }
+        let migrations_current = self.migrations_current().await.unwrap_or(false);
+        let delivery_branch_present = migrations_current && self.branch_exists(delivery_branch_id).await.unwrap_or(false);
+        Readiness { database, migrations_current, delivery_branch_present }
+    }
+}
