@@ -45,7 +45,10 @@ pub fn base_url() -> Result<String> {
                 .output()
                 .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
             if !out.status.success() {
-                return Err(format!("{} url failed; set MAMI_TEST_DATABASE_URL to use another server", script.display()));
+                return Err(format!(
+                    "{} url failed; set MAMI_TEST_DATABASE_URL to use another server",
+                    script.display()
+                ));
             }
             let url = String::from_utf8_lossy(&out.stdout).trim().to_owned();
             if url.is_empty() {
@@ -76,11 +79,22 @@ fn template_name() -> Result<String> {
     dirs.sort();
     let mut h = Sha256::new();
     for d in dirs {
-        h.update(d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        h.update(
+            d.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         h.update(std::fs::read(d.join("up.sql")).unwrap_or_default());
     }
     let digest = h.finalize();
-    Ok(format!("mami_tpl_{}", digest.iter().take(6).map(|b| format!("{b:02x}")).collect::<String>()))
+    Ok(format!(
+        "mami_tpl_{}",
+        digest
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ))
 }
 
 #[derive(QueryableByName)]
@@ -97,26 +111,39 @@ async fn template() -> Result<String> {
         .get_or_try_init(|| async {
             let name = template_name()?;
             let mut conn = admin_conn().await?;
-            diesel::sql_query("SELECT pg_advisory_lock(727274)").execute(&mut conn).await?;
+            diesel::sql_query("SELECT pg_advisory_lock(727274)")
+                .execute(&mut conn)
+                .await?;
             let result = async {
-                let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-                    .bind::<diesel::sql_types::Text, _>(&name)
-                    .get_result(&mut conn)
-                    .await?;
+                let found: Exists = diesel::sql_query(
+                    "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists",
+                )
+                .bind::<diesel::sql_types::Text, _>(&name)
+                .get_result(&mut conn)
+                .await?;
                 if !found.exists {
                     let building = format!("{name}_building");
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).execute(&mut conn).await?;
-                    diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut conn).await?;
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                        .execute(&mut conn)
+                        .await?;
+                    diesel::sql_query(format!("CREATE DATABASE {building}"))
+                        .execute(&mut conn)
+                        .await?;
                     {
-                        let db = Database::connect(&db_url(&building)?, 1, Duration::from_secs(30))?;
+                        let db =
+                            Database::connect(&db_url(&building)?, 1, Duration::from_secs(30))?;
                         db.migrate().await?;
                     }
-                    diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}")).execute(&mut conn).await?;
+                    diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                        .execute(&mut conn)
+                        .await?;
                 }
                 Ok::<_, anyhow::Error>(())
             }
             .await;
-            diesel::sql_query("SELECT pg_advisory_unlock(727274)").execute(&mut conn).await?;
+            diesel::sql_query("SELECT pg_advisory_unlock(727274)")
+                .execute(&mut conn)
+                .await?;
             result.map(|()| name)
         })
         .await
@@ -134,8 +161,13 @@ impl TestDb {
         let tpl = template().await?;
         let name = format!("mami_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = admin_conn().await?;
-        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {tpl}")).execute(&mut conn).await?;
-        Ok(Self { url: db_url(&name)?, name })
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {tpl}"))
+            .execute(&mut conn)
+            .await?;
+        Ok(Self {
+            url: db_url(&name)?,
+            name,
+        })
     }
 
     /// A separate connection (concurrency tests need real, separate sessions).
@@ -153,12 +185,18 @@ impl Drop for TestDb {
         let name = self.name.clone();
         // The test's runtime may be shutting down: drop from a runtime of our own.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async move {
                 if let Ok(mut conn) = admin_conn().await {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut conn)
+                            .await;
                 }
             });
         })
@@ -186,9 +224,15 @@ pub fn test_env(database_url: &str, extra: &[(&str, &str)]) -> Vec<(String, Stri
     let mut env: Vec<(String, String)> = vec![
         ("APP_ENV".into(), "testing".into()),
         ("DATABASE_URL".into(), database_url.into()),
-        ("JWT_SECRET_KEY".into(), "test-secret-0123456789abcdef0123456789".into()),
+        (
+            "JWT_SECRET_KEY".into(),
+            "test-secret-0123456789abcdef0123456789".into(),
+        ),
         ("DELIVERY_SOURCE_BRANCH_ID".into(), "1".into()),
-        ("CORS_ALLOWED_ORIGINS".into(), "http://localhost:5173".into()),
+        (
+            "CORS_ALLOWED_ORIGINS".into(),
+            "http://localhost:5173".into(),
+        ),
         ("RATE_LIMIT_ENABLED".into(), "false".into()),
         ("DATABASE_POOL_SIZE".into(), "8".into()),
     ];
@@ -217,10 +261,16 @@ impl TestApp {
     /// Serves with extra environment variables (for example `RATE_LIMIT_ENABLED=true`).
     pub async fn spawn_with(extra: &[(&str, &str)]) -> Result<Self> {
         let test_db = TestDb::new().await?;
-        let config = Config::from_env(&test_env(&test_db.url, extra)).map_err(|e| anyhow!("{e}"))?;
-        let db = Database::connect(&test_db.url, config.database_pool_size, config.database_timeout)?;
+        let config =
+            Config::from_env(&test_env(&test_db.url, extra)).map_err(|e| anyhow!("{e}"))?;
+        let db = Database::connect(
+            &test_db.url,
+            config.database_pool_size,
+            config.database_timeout,
+        )?;
         seed(&db).await?;
-        let shared = Shared::new(AppState::new(config.clone(), db.clone())?).map_err(|e| anyhow!(e))?;
+        let shared =
+            Shared::new(AppState::new(config.clone(), db.clone())?).map_err(|e| anyhow!(e))?;
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let server = actix_web::HttpServer::new(move || build_app(shared.clone()))
@@ -246,10 +296,12 @@ impl TestApp {
 
     /// Logs in as the demo user of `role` and returns the access token.
     pub async fn token(&self, role: Role) -> Result<String> {
-        Ok(login(&self.client, &self.address, role).await?["access_token"]
-            .as_str()
-            .context("no access_token")?
-            .to_owned())
+        Ok(
+            login(&self.client, &self.address, role).await?["access_token"]
+                .as_str()
+                .context("no access_token")?
+                .to_owned(),
+        )
     }
 
     /// A separate database connection.
@@ -272,7 +324,10 @@ pub fn client() -> Result<reqwest::Client> {
 
 /// The e-mail of the demo user of `role`.
 pub fn demo_email(role: Role) -> &'static str {
-    DEMO_USERS.iter().find(|(_, _, r)| *r == role).map_or("", |(e, _, _)| e)
+    DEMO_USERS
+        .iter()
+        .find(|(_, _, r)| *r == role)
+        .map_or("", |(e, _, _)| e)
 }
 
 /// Logs in as the demo user of `role`; returns the `data` object of the response.
@@ -307,9 +362,16 @@ impl BinaryApp {
         let mut env = test_env(&test_db.url, extra);
         env.push(("BIND_ADDR".into(), bind.clone()));
         let run = |cmd: &str| -> Result<()> {
-            let out = Command::new(bin).arg(cmd).env_clear().envs(env.clone()).output()?;
+            let out = Command::new(bin)
+                .arg(cmd)
+                .env_clear()
+                .envs(env.clone())
+                .output()?;
             if !out.status.success() {
-                bail!("mami-api {cmd} failed: {}", String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "mami-api {cmd} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             Ok(())
         };
@@ -323,7 +385,12 @@ impl BinaryApp {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_path)?)
             .spawn()?;
-        let app = Self { address: format!("http://{bind}"), child, test_db, stderr_path };
+        let app = Self {
+            address: format!("http://{bind}"),
+            child,
+            test_db,
+            stderr_path,
+        };
         app.wait_until_serving().await?;
         Ok(app)
     }
@@ -332,11 +399,19 @@ impl BinaryApp {
         let client = client()?;
         let started = Instant::now();
         loop {
-            if client.get(format!("{}/api/v1/health", self.address)).send().await.is_ok() {
+            if client
+                .get(format!("{}/api/v1/health", self.address))
+                .send()
+                .await
+                .is_ok()
+            {
                 return Ok(());
             }
             if started.elapsed() > Duration::from_secs(30) {
-                bail!("mami-api did not start: {}", std::fs::read_to_string(&self.stderr_path).unwrap_or_default());
+                bail!(
+                    "mami-api did not start: {}",
+                    std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -357,20 +432,34 @@ impl Drop for BinaryApp {
 }
 
 /// Sends `req` and returns status, headers and the JSON body (`Value::Null` if none).
-pub async fn send(req: reqwest::RequestBuilder) -> Result<(u16, reqwest::header::HeaderMap, Value)> {
+pub async fn send(
+    req: reqwest::RequestBuilder,
+) -> Result<(u16, reqwest::header::HeaderMap, Value)> {
     let resp = req.send().await?;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let bytes = resp.bytes().await?;
-    let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned())) };
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
     Ok((status, headers, body))
 }
 
 /// Asserts the error envelope and returns its code.
 pub fn error_code(status: u16, body: &Value) -> String {
     let e = &body["error"];
-    assert_eq!(e["status_code"].as_u64(), Some(u64::from(status)), "status_code in envelope: {body}");
-    assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "message in envelope: {body}");
+    assert_eq!(
+        e["status_code"].as_u64(),
+        Some(u64::from(status)),
+        "status_code in envelope: {body}"
+    );
+    assert!(
+        e["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message in envelope: {body}"
+    );
     assert!(e["details"].is_object(), "details in envelope: {body}");
     e["code"].as_str().unwrap_or_default().to_owned()
 }

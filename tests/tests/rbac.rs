@@ -29,7 +29,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/auth/refresh", Access::RefreshToken),
     ("POST", "/api/v1/auth/logout", Access::Authenticated),
     ("GET", "/api/v1/auth/me", Access::Authenticated),
-    ("POST", "/api/v1/auth/change-password", Access::Authenticated),
+    (
+        "POST",
+        "/api/v1/auth/change-password",
+        Access::Authenticated,
+    ),
     ("GET", "/api/v1/admin/audit", Access::Roles(BACK_OFFICE)),
 ];
 
@@ -51,7 +55,10 @@ async fn every_route_answers_each_role_as_the_table_says() -> anyhow::Result<()>
             };
             let mut req = app
                 .client
-                .request(reqwest::Method::from_bytes(method.as_bytes())?, app.url(&concrete(path)))
+                .request(
+                    reqwest::Method::from_bytes(method.as_bytes())?,
+                    app.url(&concrete(path)),
+                )
                 .json(&json!({}));
             if let Some(t) = token {
                 req = req.bearer_auth(t);
@@ -59,11 +66,17 @@ async fn every_route_answers_each_role_as_the_table_says() -> anyhow::Result<()>
             let (status, _, body) = send(req).await?;
             let label = format!("{method} {path} as {role:?}: {status} {body}");
             match (access, role) {
-                (Access::Public, _) => assert!(status != 401 && status != 403 && status != 404, "{label}"),
-                (Access::Authenticated, None) | (Access::Roles(_), None) | (Access::RefreshToken, _) => {
+                (Access::Public, _) => {
+                    assert!(status != 401 && status != 403 && status != 404, "{label}")
+                }
+                (Access::Authenticated, None)
+                | (Access::Roles(_), None)
+                | (Access::RefreshToken, _) => {
                     assert_eq!(status, 401, "{label}");
                 }
-                (Access::Authenticated, Some(_)) => assert!(status != 401 && status != 403 && status != 404, "{label}"),
+                (Access::Authenticated, Some(_)) => {
+                    assert!(status != 401 && status != 403 && status != 404, "{label}")
+                }
                 (Access::Roles(allowed), Some(r)) if allowed.contains(r) => {
                     assert!(status != 401 && status != 403 && status != 404, "{label}");
                 }
@@ -78,13 +91,23 @@ async fn every_route_answers_each_role_as_the_table_says() -> anyhow::Result<()>
 }
 
 fn table() -> BTreeSet<(String, String)> {
-    ROUTES.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect()
+    ROUTES
+        .iter()
+        .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+        .collect()
 }
 
 #[test]
 fn the_table_covers_every_documented_route() {
-    let documented: BTreeSet<(String, String)> = mami_api::openapi::operations(&mami_api::openapi_document()).into_iter().collect();
-    assert_eq!(documented, table(), "left: OpenAPI document, right: RBAC table");
+    let documented: BTreeSet<(String, String)> =
+        mami_api::openapi::operations(&mami_api::openapi_document())
+            .into_iter()
+            .collect();
+    assert_eq!(
+        documented,
+        table(),
+        "left: OpenAPI document, right: RBAC table"
+    );
 }
 
 #[test]

@@ -39,7 +39,11 @@ impl AppState {
     pub fn new(config: Config, db: Database) -> Result<Self, mami_domain::InfraError> {
         let hasher = Arc::new(Argon2Hasher::new()?);
         let identity = IdentityService::new(Arc::new(PgIdentityStore::new(db.clone())), hasher);
-        let tokens = TokenIssuer::new(&config.jwt_secret, config.access_token_ttl, config.refresh_token_ttl);
+        let tokens = TokenIssuer::new(
+            &config.jwt_secret,
+            config.access_token_ttl,
+            config.refresh_token_ttl,
+        );
         Ok(Self {
             audit: Arc::new(PgAuditLog::new(db.clone())),
             config: Arc::new(config),
@@ -62,8 +66,16 @@ pub struct Shared {
 impl Shared {
     pub fn new(state: AppState) -> Result<Self, String> {
         let proxies = TrustedProxies(state.config.trusted_proxies.clone());
-        let limiters = Limiters::new(&state.config.rate_limit_defaults, &proxies, state.config.rate_limit_enabled)?;
-        Ok(Self { state: web::Data::new(state), proxies: web::Data::new(proxies), limiters })
+        let limiters = Limiters::new(
+            &state.config.rate_limit_defaults,
+            &proxies,
+            state.config.rate_limit_enabled,
+        )?;
+        Ok(Self {
+            state: web::Data::new(state),
+            proxies: web::Data::new(proxies),
+            limiters,
+        })
     }
 }
 
@@ -90,7 +102,11 @@ fn cors(config: &Config) -> Cors {
         .supports_credentials()
         .max_age(600);
     for origin in &config.cors_allowed_origins {
-        cors = if origin == "*" { cors.allow_any_origin() } else { cors.allowed_origin(origin) };
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
     }
     cors
 }
@@ -139,7 +155,9 @@ pub fn build_app(
         .app_data(api_json)
         .route(
             "/api/v1/openapi.json",
-            web::get().to(|doc: web::Data<utoipa::openapi::OpenApi>| async move { HttpResponse::Ok().json(doc.get_ref()) }),
+            web::get().to(|doc: web::Data<utoipa::openapi::OpenApi>| async move {
+                HttpResponse::Ok().json(doc.get_ref())
+            }),
         )
         .service(Scalar::with_url("/api/v1/docs", api))
         .into_utoipa_app()

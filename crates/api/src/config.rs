@@ -42,7 +42,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { var, problem: problem.into() }
+    ConfigError {
+        var,
+        problem: problem.into(),
+    }
 }
 
 /// Everything the server needs to know about its environment.
@@ -100,7 +103,9 @@ impl Env for ProcessEnv {
 
 impl<const N: usize> Env for [(&str, &str); N] {
     fn get(&self, key: &str) -> Option<String> {
-        self.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+        self.iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| (*v).to_owned())
     }
 }
 
@@ -142,7 +147,10 @@ fn parse_money(env: &dyn Env, var: &'static str, default: &str) -> Result<String
         && frac.len() <= 2
         && frac.chars().all(|c| c.is_ascii_digit());
     if !ok {
-        return Err(err(var, format!("'{raw}' is not a non-negative amount with at most two decimals")));
+        return Err(err(
+            var,
+            format!("'{raw}' is not a non-negative amount with at most two decimals"),
+        ));
     }
     Ok(format!("{whole}.{frac:0<2}"))
 }
@@ -150,7 +158,11 @@ fn parse_money(env: &dyn Env, var: &'static str, default: &str) -> Result<String
 /// Parses `"200 per day, 50 per hour"` (also `200/day`, `5 per minute`, `10 per 2 hours`).
 pub fn parse_rate_limits(raw: &str) -> Result<Vec<RateLimit>, String> {
     let mut limits = Vec::new();
-    for part in raw.split([',', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+    for part in raw
+        .split([',', ';'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         let normalized = part.replace('/', " per ");
         let words: Vec<&str> = normalized.split_whitespace().collect();
         let (count, rest) = match words.as_slice() {
@@ -180,7 +192,10 @@ pub fn parse_rate_limits(raw: &str) -> Result<Vec<RateLimit>, String> {
             "day" => 86_400,
             _ => return Err(format!("'{part}': unknown unit '{unit}'")),
         };
-        limits.push(RateLimit { count, period: Duration::from_secs(seconds * multiplier) });
+        limits.push(RateLimit {
+            count,
+            period: Duration::from_secs(seconds * multiplier),
+        });
     }
     if limits.is_empty() {
         return Err("no limit given".into());
@@ -201,13 +216,23 @@ impl Config {
             None | Some("production") => AppEnv::Production,
             Some("development") => AppEnv::Development,
             Some("testing") => AppEnv::Testing,
-            Some(other) => return Err(err("APP_ENV", format!("'{other}' is not one of production, development, testing"))),
+            Some(other) => {
+                return Err(err(
+                    "APP_ENV",
+                    format!("'{other}' is not one of production, development, testing"),
+                ));
+            }
         };
         let prod = app_env.is_production();
 
-        let database_url = env.get("DATABASE_URL").ok_or_else(|| err("DATABASE_URL", "is required"))?;
+        let database_url = env
+            .get("DATABASE_URL")
+            .ok_or_else(|| err("DATABASE_URL", "is required"))?;
         if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(err("DATABASE_URL", "must start with postgres:// or postgresql://"));
+            return Err(err(
+                "DATABASE_URL",
+                "must start with postgres:// or postgresql://",
+            ));
         }
 
         let jwt_secret = match env.get("JWT_SECRET_KEY") {
@@ -216,28 +241,52 @@ impl Config {
             None => DEV_JWT_SECRET.as_bytes().to_vec(),
         };
         if prod && jwt_secret.len() < 32 {
-            return Err(err("JWT_SECRET_KEY", "must be at least 32 bytes in production"));
+            return Err(err(
+                "JWT_SECRET_KEY",
+                "must be at least 32 bytes in production",
+            ));
         }
         if prod && jwt_secret == DEV_JWT_SECRET.as_bytes() {
             return Err(err("JWT_SECRET_KEY", "is the development default"));
         }
 
-        let access_minutes: i64 = parse_int(env, "JWT_ACCESS_TOKEN_EXPIRES_MINUTES", 240, 1, 60 * 24 * 30)?;
+        let access_minutes: i64 = parse_int(
+            env,
+            "JWT_ACCESS_TOKEN_EXPIRES_MINUTES",
+            240,
+            1,
+            60 * 24 * 30,
+        )?;
         let refresh_days: i64 = parse_int(env, "JWT_REFRESH_TOKEN_EXPIRES_DAYS", 30, 1, 365)?;
 
         let delivery_source_branch_id = match env.get("DELIVERY_SOURCE_BRANCH_ID") {
-            None if prod => return Err(err("DELIVERY_SOURCE_BRANCH_ID", "is required in production")),
+            None if prod => {
+                return Err(err(
+                    "DELIVERY_SOURCE_BRANCH_ID",
+                    "is required in production",
+                ));
+            }
             None => 1,
             Some(raw) => raw
                 .trim()
                 .parse::<i64>()
                 .ok()
                 .filter(|v| *v >= 1)
-                .ok_or_else(|| err("DELIVERY_SOURCE_BRANCH_ID", format!("'{raw}' is not a positive branch id")))?,
+                .ok_or_else(|| {
+                    err(
+                        "DELIVERY_SOURCE_BRANCH_ID",
+                        format!("'{raw}' is not a positive branch id"),
+                    )
+                })?,
         };
 
         let cors_allowed_origins: Vec<String> = match env.get("CORS_ALLOWED_ORIGINS") {
-            None if prod => return Err(err("CORS_ALLOWED_ORIGINS", "is required in production (a comma-separated list of origins)")),
+            None if prod => {
+                return Err(err(
+                    "CORS_ALLOWED_ORIGINS",
+                    "is required in production (a comma-separated list of origins)",
+                ));
+            }
             None => vec!["http://localhost:5173".to_owned()],
             Some(raw) => raw
                 .split(',')
@@ -247,13 +296,19 @@ impl Config {
         };
         if cors_allowed_origins.iter().any(|o| o == "*") {
             if prod {
-                return Err(err("CORS_ALLOWED_ORIGINS", "'*' is not allowed in production"));
+                return Err(err(
+                    "CORS_ALLOWED_ORIGINS",
+                    "'*' is not allowed in production",
+                ));
             }
         } else if let Some(bad) = cors_allowed_origins
             .iter()
             .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
         {
-            return Err(err("CORS_ALLOWED_ORIGINS", format!("'{bad}' is not an http(s) origin")));
+            return Err(err(
+                "CORS_ALLOWED_ORIGINS",
+                format!("'{bad}' is not an http(s) origin"),
+            ));
         }
 
         let delivery_min_total = parse_money(env, "DELIVERY_MIN_TOTAL", "150")?;
@@ -262,19 +317,35 @@ impl Config {
         let max_limit: i64 = parse_int(env, "MAX_LIMIT", 100, 1, 10_000)?;
         let default_limit: i64 = parse_int(env, "DEFAULT_LIMIT", 50, 1, 10_000)?;
         if default_limit > max_limit {
-            return Err(err("DEFAULT_LIMIT", format!("{default_limit} is above MAX_LIMIT ({max_limit})")));
+            return Err(err(
+                "DEFAULT_LIMIT",
+                format!("{default_limit} is above MAX_LIMIT ({max_limit})"),
+            ));
         }
 
-        let rate_limit_defaults = parse_rate_limits(&env.get("RATE_LIMIT_DEFAULTS").unwrap_or_else(|| DEFAULT_RATE_LIMITS.to_owned()))
-            .map_err(|p| err("RATE_LIMIT_DEFAULTS", p))?;
+        let rate_limit_defaults = parse_rate_limits(
+            &env.get("RATE_LIMIT_DEFAULTS")
+                .unwrap_or_else(|| DEFAULT_RATE_LIMITS.to_owned()),
+        )
+        .map_err(|p| err("RATE_LIMIT_DEFAULTS", p))?;
         if rate_limit_defaults.len() > 3 {
             return Err(err("RATE_LIMIT_DEFAULTS", "at most 3 limits are supported"));
         }
         let rate_limit_enabled = match env.get("RATE_LIMIT_ENABLED").as_deref() {
             None | Some("true" | "1" | "yes") => true,
             Some("false" | "0" | "no") if !prod => false,
-            Some("false" | "0" | "no") => return Err(err("RATE_LIMIT_ENABLED", "cannot be disabled in production")),
-            Some(other) => return Err(err("RATE_LIMIT_ENABLED", format!("'{other}' is not true or false"))),
+            Some("false" | "0" | "no") => {
+                return Err(err(
+                    "RATE_LIMIT_ENABLED",
+                    "cannot be disabled in production",
+                ));
+            }
+            Some(other) => {
+                return Err(err(
+                    "RATE_LIMIT_ENABLED",
+                    format!("'{other}' is not true or false"),
+                ));
+            }
         };
         let trusted_proxies = match env.get("TRUSTED_PROXIES") {
             None => Vec::new(),
@@ -282,15 +353,20 @@ impl Config {
                 .split(',')
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
-                .map(|p| p.parse::<IpAddr>().map_err(|_| err("TRUSTED_PROXIES", format!("'{p}' is not an IP address"))))
+                .map(|p| {
+                    p.parse::<IpAddr>()
+                        .map_err(|_| err("TRUSTED_PROXIES", format!("'{p}' is not an IP address")))
+                })
                 .collect::<Result<_, _>>()?,
         };
 
         let bind_addr = match env.get("BIND_ADDR") {
-            Some(raw) => raw
-                .trim()
-                .parse()
-                .map_err(|_| err("BIND_ADDR", format!("'{raw}' is not an address like 127.0.0.1:8080")))?,
+            Some(raw) => raw.trim().parse().map_err(|_| {
+                err(
+                    "BIND_ADDR",
+                    format!("'{raw}' is not an address like 127.0.0.1:8080"),
+                )
+            })?,
             None => {
                 let port: u16 = parse_int(env, "PORT", 8080, 1, u16::MAX)?;
                 SocketAddr::from(([127, 0, 0, 1], port))
@@ -308,7 +384,12 @@ impl Config {
             None => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some("pretty" | "text") => LogFormat::Pretty,
-            Some(other) => return Err(err("LOG_FORMAT", format!("'{other}' is not json or pretty"))),
+            Some(other) => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("'{other}' is not json or pretty"),
+                ));
+            }
         };
 
         Ok(Self {
@@ -340,7 +421,10 @@ impl Config {
 mod tests {
     use super::*;
 
-    const BASE: [(&str, &str); 2] = [("APP_ENV", "development"), ("DATABASE_URL", "postgres://u@h/db")];
+    const BASE: [(&str, &str); 2] = [
+        ("APP_ENV", "development"),
+        ("DATABASE_URL", "postgres://u@h/db"),
+    ];
 
     fn with(extra: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
         BASE.iter()
@@ -365,21 +449,49 @@ mod tests {
 
     #[test]
     fn every_bad_value_names_its_variable() {
-        assert_eq!(var_of(&[("JWT_ACCESS_TOKEN_EXPIRES_MINUTES", "soon")]), Some("JWT_ACCESS_TOKEN_EXPIRES_MINUTES"));
-        assert_eq!(var_of(&[("DELIVERY_SOURCE_BRANCH_ID", "warehouse-id")]), Some("DELIVERY_SOURCE_BRANCH_ID"));
-        assert_eq!(var_of(&[("DELIVERY_MIN_TOTAL", "-1")]), Some("DELIVERY_MIN_TOTAL"));
-        assert_eq!(var_of(&[("DELIVERY_FEE_UNDER_MIN", "3.333")]), Some("DELIVERY_FEE_UNDER_MIN"));
+        assert_eq!(
+            var_of(&[("JWT_ACCESS_TOKEN_EXPIRES_MINUTES", "soon")]),
+            Some("JWT_ACCESS_TOKEN_EXPIRES_MINUTES")
+        );
+        assert_eq!(
+            var_of(&[("DELIVERY_SOURCE_BRANCH_ID", "warehouse-id")]),
+            Some("DELIVERY_SOURCE_BRANCH_ID")
+        );
+        assert_eq!(
+            var_of(&[("DELIVERY_MIN_TOTAL", "-1")]),
+            Some("DELIVERY_MIN_TOTAL")
+        );
+        assert_eq!(
+            var_of(&[("DELIVERY_FEE_UNDER_MIN", "3.333")]),
+            Some("DELIVERY_FEE_UNDER_MIN")
+        );
         assert_eq!(var_of(&[("MAX_LIMIT", "0")]), Some("MAX_LIMIT"));
         assert_eq!(var_of(&[("DEFAULT_LIMIT", "500")]), Some("DEFAULT_LIMIT"));
-        assert_eq!(var_of(&[("RATE_LIMIT_DEFAULTS", "lots")]), Some("RATE_LIMIT_DEFAULTS"));
+        assert_eq!(
+            var_of(&[("RATE_LIMIT_DEFAULTS", "lots")]),
+            Some("RATE_LIMIT_DEFAULTS")
+        );
         assert_eq!(var_of(&[("BIND_ADDR", "localhost")]), Some("BIND_ADDR"));
-        assert_eq!(var_of(&[("DATABASE_POOL_SIZE", "0")]), Some("DATABASE_POOL_SIZE"));
+        assert_eq!(
+            var_of(&[("DATABASE_POOL_SIZE", "0")]),
+            Some("DATABASE_POOL_SIZE")
+        );
         assert_eq!(var_of(&[("LOG_FORMAT", "xml")]), Some("LOG_FORMAT"));
-        assert_eq!(var_of(&[("TRUSTED_PROXIES", "proxy.local")]), Some("TRUSTED_PROXIES"));
-        assert_eq!(var_of(&[("CORS_ALLOWED_ORIGINS", "localhost:5173")]), Some("CORS_ALLOWED_ORIGINS"));
-        let missing_db = Config::from_env(&[("APP_ENV", "development")]).err().map(|e| e.var);
+        assert_eq!(
+            var_of(&[("TRUSTED_PROXIES", "proxy.local")]),
+            Some("TRUSTED_PROXIES")
+        );
+        assert_eq!(
+            var_of(&[("CORS_ALLOWED_ORIGINS", "localhost:5173")]),
+            Some("CORS_ALLOWED_ORIGINS")
+        );
+        let missing_db = Config::from_env(&[("APP_ENV", "development")])
+            .err()
+            .map(|e| e.var);
         assert_eq!(missing_db, Some("DATABASE_URL"));
-        let bad_env = Config::from_env(&[("APP_ENV", "staging"), ("DATABASE_URL", "postgres://x")]).err().map(|e| e.var);
+        let bad_env = Config::from_env(&[("APP_ENV", "staging"), ("DATABASE_URL", "postgres://x")])
+            .err()
+            .map(|e| e.var);
         assert_eq!(bad_env, Some("APP_ENV"));
     }
 
@@ -396,7 +508,10 @@ mod tests {
             Config::from_env(&env).err().map(|e| e.var)
         };
         let strong = "0123456789abcdef0123456789abcdef";
-        assert_eq!(prod("short", "https://shop.example"), Some("JWT_SECRET_KEY"));
+        assert_eq!(
+            prod("short", "https://shop.example"),
+            Some("JWT_SECRET_KEY")
+        );
         assert_eq!(prod(strong, "*"), Some("CORS_ALLOWED_ORIGINS"));
         assert_eq!(prod(strong, "https://shop.example"), None);
         let no_branch = [
@@ -405,16 +520,37 @@ mod tests {
             ("JWT_SECRET_KEY", strong),
             ("CORS_ALLOWED_ORIGINS", "https://shop.example"),
         ];
-        assert_eq!(Config::from_env(&no_branch).err().map(|e| e.var), Some("DELIVERY_SOURCE_BRANCH_ID"));
+        assert_eq!(
+            Config::from_env(&no_branch).err().map(|e| e.var),
+            Some("DELIVERY_SOURCE_BRANCH_ID")
+        );
     }
 
     #[test]
     fn rate_limit_syntax() -> Result<(), String> {
         let l = parse_rate_limits("200 per day, 50 per hour")?;
-        assert_eq!(l[0], RateLimit { count: 200, period: Duration::from_secs(86_400) });
-        assert_eq!(l[1], RateLimit { count: 50, period: Duration::from_secs(3_600) });
-        assert_eq!(parse_rate_limits("5/minute")?[0].period, Duration::from_secs(60));
-        assert_eq!(parse_rate_limits("10 per 2 hours")?[0].period, Duration::from_secs(7_200));
+        assert_eq!(
+            l[0],
+            RateLimit {
+                count: 200,
+                period: Duration::from_secs(86_400)
+            }
+        );
+        assert_eq!(
+            l[1],
+            RateLimit {
+                count: 50,
+                period: Duration::from_secs(3_600)
+            }
+        );
+        assert_eq!(
+            parse_rate_limits("5/minute")?[0].period,
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            parse_rate_limits("10 per 2 hours")?[0].period,
+            Duration::from_secs(7_200)
+        );
         assert!(parse_rate_limits("").is_err());
         assert!(parse_rate_limits("0 per day").is_err());
         assert!(parse_rate_limits("5 per fortnight").is_err());

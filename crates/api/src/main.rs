@@ -40,7 +40,10 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mami-api: cannot start the runtime: {e}");
@@ -64,7 +67,11 @@ fn main() -> ExitCode {
 }
 
 fn database(config: &Config) -> anyhow::Result<Database> {
-    Ok(Database::connect(&config.database_url, config.database_pool_size, config.database_timeout)?)
+    Ok(Database::connect(
+        &config.database_url,
+        config.database_pool_size,
+        config.database_timeout,
+    )?)
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {
@@ -72,7 +79,11 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     if applied.is_empty() {
         println!("mami-api: schema is current; nothing to apply");
     } else {
-        println!("mami-api: applied {} migration(s): {}", applied.len(), applied.join(", "));
+        println!(
+            "mami-api: applied {} migration(s): {}",
+            applied.len(),
+            applied.join(", ")
+        );
     }
     Ok(())
 }
@@ -104,7 +115,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = config.shutdown_timeout.as_secs();
     let workers = config.workers;
     let shared = Shared::new(AppState::new(config, db)?).map_err(anyhow::Error::msg)?;
-    let mut server = actix_web::HttpServer::new(move || build_app(shared.clone())).shutdown_timeout(shutdown);
+    let mut server =
+        actix_web::HttpServer::new(move || build_app(shared.clone())).shutdown_timeout(shutdown);
     if let Some(n) = workers {
         server = server.workers(n);
     }

@@ -14,7 +14,10 @@ pub struct RequestContext {
 
 impl RequestContext {
     pub fn anonymous(request_id: Option<String>) -> Self {
-        Self { request_id, actor: None }
+        Self {
+            request_id,
+            actor: None,
+        }
     }
 
     #[must_use]
@@ -49,7 +52,12 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    pub fn new(ctx: &RequestContext, entity_type: &'static str, target: AuditTarget, action: &'static str) -> Self {
+    pub fn new(
+        ctx: &RequestContext,
+        entity_type: &'static str,
+        target: AuditTarget,
+        action: &'static str,
+    ) -> Self {
         Self {
             entity_type,
             target,
@@ -119,5 +127,10 @@ pub struct AuditRecord {
 #[async_trait::async_trait]
 pub trait AuditLog: Send + Sync {
     /// Rows matching `filter`, newest first, and how many match in all.
-    async fn list(&self, filter: AuditFilter, limit: i64, offset: i64) -> Result<(Vec<AuditRecord>, i64), crate::InfraError>;
+    async fn list(
+        &self,
+        filter: AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<AuditRecord>, i64), crate::InfraError>;
 }

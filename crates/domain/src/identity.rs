@@ -4,8 +4,11 @@ pub mod models;
 pub mod ports;
 pub mod service;
 
-pub use models::{Email, FullName, LoginPassword, NewPassword, PasswordHash, Phone, Principal, Role, User, UserId};
+pub use models::{
+    Email, FullName, LoginPassword, NewPassword, PasswordHash, Phone, Principal, Role, User, UserId,
+};
 pub use ports::{IdentityStore, NewUser, PasswordHasher, SessionState, StoreError};
 pub use service::{
-    AuthError, ChangePasswordError, IdentityService, LoginError, RegisterError, Registration, TokenFacts, TokenKind,
+    AuthError, ChangePasswordError, IdentityService, LoginError, RegisterError, Registration,
+    TokenFacts, TokenKind,
 };

@@ -7,7 +7,11 @@ use mami_domain::audit::{AuditEntry, AuditTarget};
 use crate::schema::audit;
 
 /// Inserts `entry`; `created_id` resolves [`AuditTarget::Created`].
-pub(crate) async fn insert(conn: &mut AsyncPgConnection, entry: &AuditEntry, created_id: Option<i64>) -> QueryResult<()> {
+pub(crate) async fn insert(
+    conn: &mut AsyncPgConnection,
+    entry: &AuditEntry,
+    created_id: Option<i64>,
+) -> QueryResult<()> {
     let entity_id = match entry.target {
         AuditTarget::Id(id) => id,
         AuditTarget::Created => created_id.unwrap_or(0),

@@ -64,7 +64,12 @@ macro_rules! filtered {
 
 #[async_trait]
 impl AuditLog for PgAuditLog {
-    async fn list(&self, filter: AuditFilter, limit: i64, offset: i64) -> Result<(Vec<AuditRecord>, i64), InfraError> {
+    async fn list(
+        &self,
+        filter: AuditFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<AuditRecord>, i64), InfraError> {
         let mut conn = self.db.conn().await?;
         let total: i64 = filtered!(audit::table.into_boxed(), filter)
             .count()

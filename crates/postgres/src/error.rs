@@ -10,7 +10,9 @@ pub(crate) fn infra(e: Error) -> InfraError {
 /// The constraint a unique violation names, if this is one.
 pub(crate) fn unique_violation(e: &Error) -> Option<&str> {
     match e {
-        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => Some(info.constraint_name().unwrap_or("")),
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            Some(info.constraint_name().unwrap_or(""))
+        }
         _ => None,
     }
 }

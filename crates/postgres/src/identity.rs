@@ -6,7 +6,10 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use mami_domain::InfraError;
 use mami_domain::audit::AuditEntry;
-use mami_domain::identity::{Email, IdentityStore, NewUser, PasswordHash, Role, SessionState, StoreError, TokenKind, User, UserId};
+use mami_domain::identity::{
+    Email, IdentityStore, NewUser, PasswordHash, Role, SessionState, StoreError, TokenKind, User,
+    UserId,
+};
 use uuid::Uuid;
 
 use crate::schema::{revoked_tokens, users};
@@ -142,7 +145,11 @@ impl IdentityStore for PgIdentityStore {
             .map_err(error::infra)
     }
 
-    async fn create_user(&self, user: NewUser, audit_entry: AuditEntry) -> Result<User, StoreError> {
+    async fn create_user(
+        &self,
+        user: NewUser,
+        audit_entry: AuditEntry,
+    ) -> Result<User, StoreError> {
         let mut conn = self.db.conn().await?;
         let result = conn
             .transaction(async |conn| {
@@ -168,17 +175,29 @@ impl IdentityStore for PgIdentityStore {
         }
     }
 
-    async fn session_state(&self, user: UserId, token_ids: Vec<String>) -> Result<Option<SessionState>, InfraError> {
+    async fn session_state(
+        &self,
+        user: UserId,
+        token_ids: Vec<String>,
+    ) -> Result<Option<SessionState>, InfraError> {
         let mut ids = Vec::with_capacity(token_ids.len());
         for id in &token_ids {
             match Uuid::parse_str(id) {
                 Ok(u) => ids.push(u),
                 // A token we signed always carries uuids; anything else is treated as revoked.
-                Err(_) => return self.find_by_id(user).await.map(|u| u.map(|user| SessionState { user, revoked: true })),
+                Err(_) => {
+                    return self.find_by_id(user).await.map(|u| {
+                        u.map(|user| SessionState {
+                            user,
+                            revoked: true,
+                        })
+                    });
+                }
             }
         }
         let mut conn = self.db.conn().await?;
-        let revoked_exists = diesel::dsl::exists(revoked_tokens::table.filter(revoked_tokens::jti.eq_any(ids)));
+        let revoked_exists =
+            diesel::dsl::exists(revoked_tokens::table.filter(revoked_tokens::jti.eq_any(ids)));
         let row: Option<(UserRow, bool)> = users::table
             .find(user.0)
             .select((UserRow::as_select(), revoked_exists))
@@ -186,10 +205,18 @@ impl IdentityStore for PgIdentityStore {
             .await
             .optional()
             .map_err(error::infra)?;
-        Ok(row.map(|(u, revoked)| SessionState { user: u.into(), revoked }))
+        Ok(row.map(|(u, revoked)| SessionState {
+            user: u.into(),
+            revoked,
+        }))
     }
 
-    async fn update_password(&self, user: UserId, hash: PasswordHash, audit_entry: AuditEntry) -> Result<Option<i32>, InfraError> {
+    async fn update_password(
+        &self,
+        user: UserId,
+        hash: PasswordHash,
+        audit_entry: AuditEntry,
+    ) -> Result<Option<i32>, InfraError> {
         let mut conn = self.db.conn().await?;
         conn.transaction(async |conn| {
             let version: Option<i32> = diesel::update(users::table.find(user.0))
@@ -249,6 +276,8 @@ impl IdentityStore for PgIdentityStore {
 
     async fn append_audit(&self, audit_entry: AuditEntry) -> Result<(), InfraError> {
         let mut conn = self.db.conn().await?;
-        audit::insert(&mut conn, &audit_entry, None).await.map_err(error::infra)
+        audit::insert(&mut conn, &audit_entry, None)
+            .await
+            .map_err(error::infra)
     }
 }

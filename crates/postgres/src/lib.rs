@@ -34,7 +34,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("status", &self.pool.status()).finish()
+        f.debug_struct("Database")
+            .field("status", &self.pool.status())
+            .finish()
     }
 }
 
@@ -120,14 +122,29 @@ impl Database {
     /// Database reachable, migrations current, delivery branch present.
     pub async fn readiness(&self, delivery_branch_id: i64) -> Readiness {
         let database = match self.conn().await {
-            Ok(mut conn) => diesel::sql_query("SELECT 1").execute(&mut conn).await.is_ok(),
+            Ok(mut conn) => diesel::sql_query("SELECT 1")
+                .execute(&mut conn)
+                .await
+                .is_ok(),
             Err(_) => false,
         };
         if !database {
-            return Readiness { database, migrations_current: false, delivery_branch_present: false };
+            return Readiness {
+                database,
+                migrations_current: false,
+                delivery_branch_present: false,
+            };
         }
         let migrations_current = self.migrations_current().await.unwrap_or(false);
-        let delivery_branch_present = migrations_current && self.branch_exists(delivery_branch_id).await.unwrap_or(false);
-        Readiness { database, migrations_current, delivery_branch_present }
+        let delivery_branch_present = migrations_current
+            && self
+                .branch_exists(delivery_branch_id)
+                .await
+                .unwrap_or(false);
+        Readiness {
+            database,
+            migrations_current,
+            delivery_branch_present,
+        }
     }
 }

@@ -34,7 +34,10 @@ pub struct SeedReport {
 
 impl Database {
     /// Creates the minimum demo data. `hash` turns the demo password into a stored hash.
-    pub async fn seed_minimum(&self, demo_password_hash: &PasswordHash) -> Result<SeedReport, InfraError> {
+    pub async fn seed_minimum(
+        &self,
+        demo_password_hash: &PasswordHash,
+    ) -> Result<SeedReport, InfraError> {
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
             let mut branches_created = 0;
@@ -67,7 +70,11 @@ impl Database {
                     .execute(conn)
                     .await?;
             }
-            Ok::<_, diesel::result::Error>(SeedReport { warehouse_id, branches_created, users_created })
+            Ok::<_, diesel::result::Error>(SeedReport {
+                warehouse_id,
+                branches_created,
+                users_created,
+            })
         })
         .await
         .map_err(error::infra)

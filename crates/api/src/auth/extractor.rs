@@ -39,12 +39,20 @@ pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .ok_or_else(|| ApiError::auth_required("Missing Authorization Header"))?;
-    let value = header
-        .to_str()
-        .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "TOKEN_INVALID", "Malformed Authorization header"))?;
+    let value = header.to_str().map_err(|_| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "TOKEN_INVALID",
+            "Malformed Authorization header",
+        )
+    })?;
     let mut parts = value.splitn(2, ' ');
     match (parts.next(), parts.next()) {
-        (Some(scheme), Some(token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
+        (Some(scheme), Some(token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
         _ => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "TOKEN_INVALID",
@@ -56,8 +64,16 @@ pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         match e {
-            TokenError::Invalid => ApiError::new(StatusCode::UNAUTHORIZED, "TOKEN_INVALID", "Token is invalid"),
-            TokenError::Expired => ApiError::new(StatusCode::UNAUTHORIZED, "TOKEN_EXPIRED", "Token has expired"),
+            TokenError::Invalid => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "TOKEN_INVALID",
+                "Token is invalid",
+            ),
+            TokenError::Expired => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "TOKEN_EXPIRED",
+                "Token has expired",
+            ),
         }
     }
 }
@@ -104,10 +120,13 @@ pub fn request_context(req: &HttpRequest) -> RequestContext {
     RequestContext::anonymous(req.extensions().get::<RequestId>().map(|r| r.0.clone()))
 }
 
+/// What a guard middleware returns.
+pub type GuardFuture<B> = LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, Error>>;
+
 /// A middleware for a route scope: only an active user with one of `roles` gets through.
 pub fn require_roles<B: MessageBody + 'static>(
     roles: &'static [Role],
-) -> impl Fn(ServiceRequest, Next<B>) -> LocalBoxFuture<'static, Result<ServiceResponse<EitherBody<B>>, Error>> + Clone {
+) -> impl Fn(ServiceRequest, Next<B>) -> GuardFuture<B> + Clone {
     move |req: ServiceRequest, next: Next<B>| {
         Box::pin(async move {
             let outcome = match authenticate(req.request(), TokenKind::Access).await {
@@ -116,7 +135,10 @@ pub fn require_roles<B: MessageBody + 'static>(
                 Err(e) => Err(e),
             };
             match outcome {
-                Ok(()) => next.call(req).await.map(ServiceResponse::map_into_left_body),
+                Ok(()) => next
+                    .call(req)
+                    .await
+                    .map(ServiceResponse::map_into_left_body),
                 Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
             }
         })

@@ -53,7 +53,9 @@ pub struct TokenIssuer {
 
 impl std::fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenIssuer").field("access_ttl", &self.access_ttl).finish_non_exhaustive()
+        f.debug_struct("TokenIssuer")
+            .field("access_ttl", &self.access_ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,7 +76,11 @@ impl TokenIssuer {
 
     /// Issues an access and a refresh token for `user` in session `sid` (a new session when
     /// `None`).
-    pub fn issue(&self, user: &User, sid: Option<&str>) -> Result<IssuedTokens, jsonwebtoken::errors::Error> {
+    pub fn issue(
+        &self,
+        user: &User,
+        sid: Option<&str>,
+    ) -> Result<IssuedTokens, jsonwebtoken::errors::Error> {
         let now = Utc::now();
         let sid = sid.map_or_else(|| Uuid::new_v4().to_string(), str::to_owned);
         let claims = |kind: TokenKind, ttl: Duration| Claims {
@@ -94,18 +100,29 @@ impl TokenIssuer {
         };
         let header = Header::new(Algorithm::HS256);
         Ok(IssuedTokens {
-            access_token: encode(&header, &claims(TokenKind::Access, self.access_ttl), &self.encoding)?,
-            refresh_token: encode(&header, &claims(TokenKind::Refresh, self.refresh_ttl), &self.encoding)?,
+            access_token: encode(
+                &header,
+                &claims(TokenKind::Access, self.access_ttl),
+                &self.encoding,
+            )?,
+            refresh_token: encode(
+                &header,
+                &claims(TokenKind::Refresh, self.refresh_ttl),
+                &self.encoding,
+            )?,
             access_expires_at: now + self.access_ttl,
         })
     }
 
     /// Checks signature, algorithm and time claims, and reads the facts the domain needs.
     pub fn verify(&self, token: &str) -> Result<TokenFacts, TokenError> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => TokenError::Expired,
-            _ => TokenError::Invalid,
-        })?;
+        let data =
+            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    _ => TokenError::Invalid,
+                }
+            })?;
         let c = data.claims;
         let user_id = c.sub.parse::<i64>().map_err(|_| TokenError::Invalid)?;
         let kind = match c.kind.as_str() {
@@ -113,8 +130,18 @@ impl TokenIssuer {
             "refresh" => TokenKind::Refresh,
             _ => return Err(TokenError::Invalid),
         };
-        let expires_at = Utc.timestamp_opt(c.exp, 0).single().ok_or(TokenError::Invalid)?;
-        Ok(TokenFacts { user_id: UserId(user_id), kind, jti: c.jti, sid: c.sid, version: c.ver, expires_at })
+        let expires_at = Utc
+            .timestamp_opt(c.exp, 0)
+            .single()
+            .ok_or(TokenError::Invalid)?;
+        Ok(TokenFacts {
+            user_id: UserId(user_id),
+            kind,
+            jti: c.jti,
+            sid: c.sid,
+            version: c.ver,
+            expires_at,
+        })
     }
 
     /// Signs arbitrary claims (tests forge tokens with it).

@@ -1,7 +1,9 @@
 //! [`PasswordHasher`] with argon2id (OWASP parameters), run off the async runtime.
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash as PhcHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{
+    PasswordHash as PhcHash, PasswordHasher as _, PasswordVerifier as _, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use mami_domain::InfraError;
@@ -16,7 +18,8 @@ pub struct Argon2Hasher {
 
 impl Argon2Hasher {
     pub fn new() -> Result<Self, InfraError> {
-        let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| InfraError::new(format!("argon2 params: {e}")))?;
+        let params = Params::new(19 * 1024, 2, 1, None)
+            .map_err(|e| InfraError::new(format!("argon2 params: {e}")))?;
         let dummy = hash_blocking(&params, "dummy-password-for-timing-1")?;
         Ok(Self { params, dummy })
     }
@@ -41,12 +44,16 @@ fn hash_blocking(params: &Params, password: &str) -> Result<String, InfraError> 
 
 fn verify_blocking(params: &Params, password: &str, hash: &str) -> bool {
     match PhcHash::new(hash) {
-        Ok(parsed) => Argon2Hasher::argon(params).verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2Hasher::argon(params)
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, InfraError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, InfraError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| InfraError::new(format!("hashing task failed: {e}")))
@@ -56,7 +63,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: String) -> Result<PasswordHash, InfraError> {
         let params = self.params.clone();
-        blocking(move || hash_blocking(&params, &password)).await?.map(PasswordHash)
+        blocking(move || hash_blocking(&params, &password))
+            .await?
+            .map(PasswordHash)
     }
 
     async fn verify(&self, password: String, hash: PasswordHash) -> Result<bool, InfraError> {
@@ -85,7 +94,10 @@ mod tests {
         assert!(hash.0.starts_with("$argon2id$"));
         assert!(h.verify("Secret123".into(), hash.clone()).await?);
         assert!(!h.verify("Secret124".into(), hash).await?);
-        assert!(!h.verify("x".into(), PasswordHash("not-a-hash".into())).await?);
+        assert!(
+            !h.verify("x".into(), PasswordHash("not-a-hash".into()))
+                .await?
+        );
         Ok(())
     }
 }

@@ -52,7 +52,13 @@ struct ErrorInner<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: json!({}), retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: json!({}),
+            retry_after: None,
+        }
     }
 
     #[must_use]
@@ -84,7 +90,12 @@ impl ApiError {
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", VALIDATION_MESSAGE).with_details(json!({ "errors": errors }))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_ERROR",
+            VALIDATION_MESSAGE,
+        )
+        .with_details(json!({ "errors": errors }))
     }
 
     pub fn auth_required(message: impl Into<String>) -> Self {
@@ -92,7 +103,11 @@ impl ApiError {
     }
 
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "AUTHORIZATION_ERROR", "Insufficient permissions")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "AUTHORIZATION_ERROR",
+            "Insufficient permissions",
+        )
     }
 
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
@@ -124,7 +139,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -171,10 +192,16 @@ impl From<ValidationErrors> for ApiError {
 impl From<RegisterError> for ApiError {
     fn from(e: RegisterError) -> Self {
         match e {
-            RegisterError::PrivilegedRole => {
-                ApiError::new(StatusCode::FORBIDDEN, "AUTHORIZATION_ERROR", "Registration can only create customer accounts")
-            }
-            RegisterError::UserExists => ApiError::new(StatusCode::BAD_REQUEST, "USER_EXISTS", "User already exists"),
+            RegisterError::PrivilegedRole => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "AUTHORIZATION_ERROR",
+                "Registration can only create customer accounts",
+            ),
+            RegisterError::UserExists => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "USER_EXISTS",
+                "User already exists",
+            ),
             RegisterError::Internal(e) => e.into(),
         }
     }
@@ -183,10 +210,16 @@ impl From<RegisterError> for ApiError {
 impl From<LoginError> for ApiError {
     fn from(e: LoginError) -> Self {
         match e {
-            LoginError::InvalidCredentials => {
-                ApiError::new(StatusCode::BAD_REQUEST, "INVALID_CREDENTIALS", "Invalid email or password")
-            }
-            LoginError::AccountInactive => ApiError::new(StatusCode::FORBIDDEN, "ACCOUNT_INACTIVE", "User account is inactive"),
+            LoginError::InvalidCredentials => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_CREDENTIALS",
+                "Invalid email or password",
+            ),
+            LoginError::AccountInactive => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "ACCOUNT_INACTIVE",
+                "User account is inactive",
+            ),
             LoginError::Internal(e) => e.into(),
         }
     }
@@ -196,10 +229,16 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::AuthRequired => ApiError::auth_required("User account is inactive"),
-            AuthError::WrongTokenKind => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "TOKEN_INVALID", "Token is not valid for this request")
-            }
-            AuthError::Revoked => ApiError::new(StatusCode::UNAUTHORIZED, "TOKEN_REVOKED", "Token has been revoked"),
+            AuthError::WrongTokenKind => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "TOKEN_INVALID",
+                "Token is not valid for this request",
+            ),
+            AuthError::Revoked => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "TOKEN_REVOKED",
+                "Token has been revoked",
+            ),
             AuthError::Internal(e) => e.into(),
         }
     }
@@ -208,10 +247,14 @@ impl From<AuthError> for ApiError {
 impl From<ChangePasswordError> for ApiError {
     fn from(e: ChangePasswordError) -> Self {
         match e {
-            ChangePasswordError::InvalidCredentials => {
-                ApiError::new(StatusCode::BAD_REQUEST, "INVALID_CREDENTIALS", "Current password is incorrect")
+            ChangePasswordError::InvalidCredentials => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_CREDENTIALS",
+                "Current password is incorrect",
+            ),
+            ChangePasswordError::UserNotFound => {
+                ApiError::auth_required("Authenticated user not found")
             }
-            ChangePasswordError::UserNotFound => ApiError::auth_required("Authenticated user not found"),
             ChangePasswordError::Internal(e) => e.into(),
         }
     }

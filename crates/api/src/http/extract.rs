@@ -32,7 +32,8 @@ fn is_json(req: &HttpRequest) -> bool {
         .and_then(|v| v.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -50,7 +51,8 @@ fn field_error(root: Option<&str>, path: &serde_path_to_error::Path, message: &s
     for seg in path.iter() {
         match seg {
             serde_path_to_error::Segment::Seq { index } => loc.push(index.to_string()),
-            serde_path_to_error::Segment::Map { key } | serde_path_to_error::Segment::Enum { variant: key } => {
+            serde_path_to_error::Segment::Map { key }
+            | serde_path_to_error::Segment::Enum { variant: key } => {
                 loc.push(key.clone());
             }
             serde_path_to_error::Segment::Unknown => {}
@@ -64,7 +66,10 @@ fn field_error(root: Option<&str>, path: &serde_path_to_error::Path, message: &s
         {
             loc.push(name.to_owned());
         }
-        ("extra_forbidden", "Extra inputs are not permitted".to_owned())
+        (
+            "extra_forbidden",
+            "Extra inputs are not permitted".to_owned(),
+        )
     } else if message.starts_with("missing field") {
         if let Some(name) = quoted_name(message)
             && loc.last().map(String::as_str) != Some(name)
@@ -127,8 +132,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
             if bytes.len() > MAX_JSON_BYTES {
                 return Err(ApiError::http(StatusCode::PAYLOAD_TOO_LARGE));
             }
-            let value: serde_json::Value =
-                serde_json::from_slice(&bytes).map_err(|_| ApiError::http(StatusCode::BAD_REQUEST))?;
+            let value: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|_| ApiError::http(StatusCode::BAD_REQUEST))?;
             from_json_value(value).map(ValidJson)
         })
     }
@@ -166,7 +171,14 @@ mod tests {
 
     fn first_error(e: &ApiError) -> (Vec<String>, String) {
         let err = &e.details["errors"][0];
-        let loc = err["loc"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+        let loc = err["loc"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
         (loc, err["type"].as_str().unwrap_or_default().to_owned())
     }
 
@@ -176,9 +188,15 @@ mod tests {
         let e = e.as_ref().map(first_error);
         assert_eq!(e, Some((vec!["role".into()], "extra_forbidden".into())));
         let e = from_json_value::<Body>(json!({})).err();
-        assert_eq!(e.as_ref().map(first_error), Some((vec!["email".into()], "missing".into())));
+        assert_eq!(
+            e.as_ref().map(first_error),
+            Some((vec!["email".into()], "missing".into()))
+        );
         let e = from_json_value::<Body>(json!({"email": "a", "tags": [1, "x"]})).err();
-        assert_eq!(e.as_ref().map(first_error), Some((vec!["tags".into(), "1".into()], "type_error".into())));
+        assert_eq!(
+            e.as_ref().map(first_error),
+            Some((vec!["tags".into(), "1".into()], "type_error".into()))
+        );
         let e = from_json_value::<Body>(json!(null)).err();
         assert_eq!(e.map(|e| e.code), Some("BAD_REQUEST"));
     }
@@ -186,9 +204,18 @@ mod tests {
     #[test]
     fn query_errors_name_the_parameter() {
         let e = from_query_str::<Query>("limit=abc").err();
-        assert_eq!(e.as_ref().map(|e| first_error(e).0), Some(vec!["query".into(), "limit".into()]));
+        assert_eq!(
+            e.as_ref().map(|e| first_error(e).0),
+            Some(vec!["query".into(), "limit".into()])
+        );
         let e = from_query_str::<Query>("limit=5&sort=up").err();
-        assert_eq!(e.as_ref().map(first_error), Some((vec!["query".into(), "sort".into()], "extra_forbidden".into())));
+        assert_eq!(
+            e.as_ref().map(first_error),
+            Some((
+                vec!["query".into(), "sort".into()],
+                "extra_forbidden".into()
+            ))
+        );
         assert!(from_query_str::<Query>("limit=5").is_ok());
     }
 }

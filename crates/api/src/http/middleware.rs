@@ -5,9 +5,11 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, web};
+use actix_web::{Error, HttpMessage, ResponseError, web};
+
+use super::ApiError;
 use tracing::Instrument;
 
 /// The id of the current request, as echoed in `X-Request-Id` and logged on every line.
@@ -24,10 +26,7 @@ impl TrustedProxies {
     /// The client address: the peer, or, when the peer is a trusted proxy, the right-most
     /// untrusted address of `X-Forwarded-For`.
     pub fn client_ip(&self, req: &ServiceRequest) -> Option<IpAddr> {
-        let peer = req.peer_addr().map(|a| a.ip());
-        let Some(peer) = peer else {
-            return None;
-        };
+        let peer = req.peer_addr().map(|a| a.ip())?;
         if !self.0.contains(&peer) {
             return Some(peer);
         }
@@ -58,6 +57,16 @@ impl TrustedProxies {
     }
 }
 
+fn needs_envelope<B>(res: &ServiceResponse<B>) -> bool {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    (status.is_client_error() || status.is_server_error()) && !is_json
+}
+
 fn incoming_id(req: &ServiceRequest) -> Option<String> {
     let raw = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?.trim();
     let ok = !raw.is_empty() && raw.len() <= 128 && raw.bytes().all(|b| b.is_ascii_graphic());
@@ -78,7 +87,7 @@ pub async fn request_context(
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
-    let mut res = match result {
+    let res = match result {
         Ok(res) => res,
         Err(e) => {
             // Middleware errors still get the envelope and the headers below.
@@ -96,6 +105,15 @@ pub async fn request_context(
             tracing::info!(status, latency_ms, "request finished");
         }
     });
+    // Anything that answered an error outside the envelope (a framework or middleware
+    // rejection, such as CORS refusing a preflight) is put into it.
+    let mut res = if needs_envelope(&res) {
+        let status = res.status();
+        let (req, _) = res.into_parts();
+        ServiceResponse::new(req, ApiError::http(status).error_response()).map_into_right_body()
+    } else {
+        res.map_into_left_body()
+    };
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
@@ -106,7 +124,10 @@ pub async fn request_context(
         ("referrer-policy", "no-referrer"),
         ("x-xss-protection", "1; mode=block"),
     ] {
-        headers.insert(HeaderName::from_static(name), HeaderValue::from_static(value));
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
     }
     if https {
         headers.insert(

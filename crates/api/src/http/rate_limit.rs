@@ -7,9 +7,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use actix_governor::governor::NotUntil;
 use actix_governor::governor::clock::{Clock, DefaultClock, QuantaInstant};
 use actix_governor::governor::middleware::NoOpMiddleware;
-use actix_governor::governor::NotUntil;
 use actix_governor::{GovernorConfig, GovernorConfigBuilder, KeyExtractor};
 use actix_web::dev::ServiceRequest;
 use actix_web::http::{Method, StatusCode};
@@ -66,15 +66,25 @@ impl KeyExtractor for RateKeyExtractor {
         let counted = match self.scope {
             LimitScope::Disabled => false,
             LimitScope::Route(route) => req.method() == Method::POST && path == route,
-            LimitScope::Default => !(req.method() == Method::POST && ROUTE_LIMITS.iter().any(|(r, _, _)| *r == path)),
+            LimitScope::Default => {
+                !(req.method() == Method::POST && ROUTE_LIMITS.iter().any(|(r, _, _)| *r == path))
+            }
         };
         if !counted {
             return Ok(RateKey::Exempt);
         }
-        Ok(RateKey::Client(self.proxies.client_ip(req), req.method().clone(), path.to_owned()))
+        Ok(RateKey::Client(
+            self.proxies.client_ip(req),
+            req.method().clone(),
+            path.to_owned(),
+        ))
     }
 
-    fn exceed_rate_limit_response(&self, negative: &NotUntil<QuantaInstant>, _: HttpResponseBuilder) -> HttpResponse {
+    fn exceed_rate_limit_response(
+        &self,
+        negative: &NotUntil<QuantaInstant>,
+        _: HttpResponseBuilder,
+    ) -> HttpResponse {
         let wait = negative.wait_time_from(DefaultClock::default().now());
         let mut err = ApiError::http(StatusCode::TOO_MANY_REQUESTS);
         err.retry_after = Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
@@ -94,7 +104,10 @@ fn limiter(scope: LimitScope, proxies: &TrustedProxies, limit: RateLimit) -> Opt
     GovernorConfigBuilder::default()
         .period(per_request.max(Duration::from_nanos(1)))
         .burst_size(count)
-        .key_extractor(RateKeyExtractor { scope, proxies: proxies.clone() })
+        .key_extractor(RateKeyExtractor {
+            scope,
+            proxies: proxies.clone(),
+        })
         .finish()
 }
 
@@ -110,11 +123,20 @@ pub struct Limiters {
 
 impl Limiters {
     /// Builds the limiters; `enabled = false` (tests, development) counts nothing.
-    pub fn new(defaults: &[RateLimit], proxies: &TrustedProxies, enabled: bool) -> Result<Self, String> {
+    pub fn new(
+        defaults: &[RateLimit],
+        proxies: &TrustedProxies,
+        enabled: bool,
+    ) -> Result<Self, String> {
         if defaults.len() > MAX_DEFAULT_LIMITS {
-            return Err(format!("at most {MAX_DEFAULT_LIMITS} default limits are supported"));
+            return Err(format!(
+                "at most {MAX_DEFAULT_LIMITS} default limits are supported"
+            ));
         }
-        let unused = RateLimit { count: 1, period: Duration::from_secs(1) };
+        let unused = RateLimit {
+            count: 1,
+            period: Duration::from_secs(1),
+        };
         let make = |scope: LimitScope, limit: RateLimit| {
             let scope = if enabled { scope } else { LimitScope::Disabled };
             limiter(scope, proxies, limit).ok_or_else(|| "invalid rate limit".to_owned())
@@ -125,7 +147,13 @@ impl Limiters {
         };
         let route = |i: usize| {
             let (path, count, secs) = ROUTE_LIMITS[i];
-            make(LimitScope::Route(path), RateLimit { count, period: Duration::from_secs(secs) })
+            make(
+                LimitScope::Route(path),
+                RateLimit {
+                    count,
+                    period: Duration::from_secs(secs),
+                },
+            )
         };
         Ok(Self {
             defaults: [slot(0)?, slot(1)?, slot(2)?],

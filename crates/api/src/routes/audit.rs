@@ -84,18 +84,31 @@ pub fn parse_instant(raw: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Some(t.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(raw, fmt) {
             return Some(t.and_utc());
         }
     }
     let d = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
-    let t = if end_of_day { d.and_hms_micro_opt(23, 59, 59, 999_999)? } else { d.and_hms_opt(0, 0, 0)? };
+    let t = if end_of_day {
+        d.and_hms_micro_opt(23, 59, 59, 999_999)?
+    } else {
+        d.and_hms_opt(0, 0, 0)?
+    };
     Some(t.and_utc())
 }
 
 /// Strict paging: whole, non-negative numbers or 400 "Invalid pagination parameters".
-pub fn strict_page(limit: Option<&str>, offset: Option<&str>, default: i64, max: i64) -> Result<(i64, i64), ApiError> {
+pub fn strict_page(
+    limit: Option<&str>,
+    offset: Option<&str>,
+    default: i64,
+    max: i64,
+) -> Result<(i64, i64), ApiError> {
     let parse = |v: Option<&str>, d: i64| match v {
         None => Ok(d),
         Some(s) => s
@@ -123,20 +136,35 @@ pub fn strict_page(limit: Option<&str>, offset: Option<&str>, default: i64, max:
     )
 )]
 #[get("/audit")]
-pub async fn list_audit(state: web::Data<AppState>, query: ValidQuery<AuditQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list_audit(
+    state: web::Data<AppState>,
+    query: ValidQuery<AuditQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let (limit, offset) = strict_page(q.limit.as_deref(), q.offset.as_deref(), state.config.default_limit, state.config.max_limit)?;
+    let (limit, offset) = strict_page(
+        q.limit.as_deref(),
+        q.offset.as_deref(),
+        state.config.default_limit,
+        state.config.max_limit,
+    )?;
     let id_param = |name: &'static str, v: Option<&str>| -> Result<Option<i64>, ApiError> {
         v.map(|s| {
-            s.trim()
-                .parse::<i64>()
-                .map_err(|_| ApiError::validation(vec![FieldError::new(&["query", name], "int_parsing", "Input should be a valid integer")]))
+            s.trim().parse::<i64>().map_err(|_| {
+                ApiError::validation(vec![FieldError::new(
+                    &["query", name],
+                    "int_parsing",
+                    "Input should be a valid integer",
+                )])
+            })
         })
         .transpose()
     };
     let date = |v: Option<&str>, end: bool| -> Result<Option<DateTime<Utc>>, ApiError> {
-        v.map(|s| parse_instant(s, end).ok_or_else(|| ApiError::bad_request("Invalid date format; use ISO 8601")))
-            .transpose()
+        v.map(|s| {
+            parse_instant(s, end)
+                .ok_or_else(|| ApiError::bad_request("Invalid date format; use ISO 8601"))
+        })
+        .transpose()
     };
     let filter = AuditFilter {
         entity_type: q.entityType.filter(|s| !s.is_empty()),
@@ -150,6 +178,13 @@ pub async fn list_audit(state: web::Data<AppState>, query: ValidQuery<AuditQuery
     let data: Vec<AuditDto> = rows.into_iter().map(AuditDto::from).collect();
     Ok(respond(
         actix_web::http::StatusCode::OK,
-        &WithPagination { data, pagination: Page { total, limit, offset } },
+        &WithPagination {
+            data,
+            pagination: Page {
+                total,
+                limit,
+                offset,
+            },
+        },
     ))
 }

@@ -3,7 +3,9 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, SecondsFormat, Utc};
 use mami_domain::ValidationErrors;
-use mami_domain::identity::{Email, FullName, LoginPassword, NewPassword, Phone, Registration, Role, TokenKind, User};
+use mami_domain::identity::{
+    Email, FullName, LoginPassword, NewPassword, Phone, Registration, Role, TokenKind, User,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -35,7 +37,12 @@ pub struct UserDto {
 
 impl From<&User> for UserDto {
     fn from(u: &User) -> Self {
-        Self { id: u.id.0, email: u.email.clone(), full_name: u.full_name.clone(), role: u.role.as_str().to_owned() }
+        Self {
+            id: u.id.0,
+            email: u.email.clone(),
+            full_name: u.full_name.clone(),
+            role: u.role.as_str().to_owned(),
+        }
     }
 }
 
@@ -95,8 +102,15 @@ pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn auth_response(state: &AppState, user: &User, sid: Option<&str>) -> Result<AuthResponse, ApiError> {
-    let t = state.tokens.issue(user, sid).map_err(|e| ApiError::internal(&e))?;
+fn auth_response(
+    state: &AppState,
+    user: &User,
+    sid: Option<&str>,
+) -> Result<AuthResponse, ApiError> {
+    let t = state
+        .tokens
+        .issue(user, sid)
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(AuthResponse {
         user: UserDto::from(user),
         access_token: t.access_token,
@@ -116,19 +130,30 @@ fn auth_response(state: &AppState, user: &User, sid: Option<&str>) -> Result<Aut
     )
 )]
 #[post("/register")]
-pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: ValidJson<RegisterBody>) -> Result<HttpResponse, ApiError> {
+pub async fn register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ValidJson<RegisterBody>,
+) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let mut errors = ValidationErrors::default();
     let email = errors.check(Email::parse("email", &b.email));
     let password = errors.check(NewPassword::parse("password", &b.password));
     let full_name = errors.check(FullName::parse("full_name", &b.full_name));
-    let phone = b.phone.as_deref().map(|p| errors.check(Phone::parse("phone", p)));
+    let phone = b
+        .phone
+        .as_deref()
+        .map(|p| errors.check(Phone::parse("phone", p)));
     let requested_role = match b.role.as_deref() {
         None => None,
         Some(r) => match Role::parse(r) {
             Some(role) => Some(role),
             None => {
-                errors.push(mami_domain::FieldError::new(&["role"], "enum", "Input should be 'CUSTOMER', 'EMPLOYEE', 'MANAGER' or 'ADMIN'"));
+                errors.push(mami_domain::FieldError::new(
+                    &["role"],
+                    "enum",
+                    "Input should be 'CUSTOMER', 'EMPLOYEE', 'MANAGER' or 'ADMIN'",
+                ));
                 None
             }
         },
@@ -137,7 +162,13 @@ pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: ValidJ
         return Err(errors.into());
     };
     errors.clone().into_result()?;
-    let reg = Registration { email, password, full_name, phone: phone.flatten(), requested_role };
+    let reg = Registration {
+        email,
+        password,
+        full_name,
+        phone: phone.flatten(),
+        requested_role,
+    };
     let user = state.identity.register(reg, &request_context(&req)).await?;
     Ok(created(auth_response(&state, &user, None)?))
 }
@@ -154,14 +185,21 @@ pub async fn register(state: web::Data<AppState>, req: HttpRequest, body: ValidJ
     )
 )]
 #[post("/login")]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: ValidJson<LoginBody>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: ValidJson<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
     let mut errors = ValidationErrors::default();
     let email = errors.check(Email::parse("email", &body.0.email));
     let password = errors.check(LoginPassword::parse("password", &body.0.password));
     let (Some(email), Some(password)) = (email, password) else {
         return Err(errors.into());
     };
-    let user = state.identity.login(&email, &password, &request_context(&req)).await?;
+    let user = state
+        .identity
+        .login(&email, &password, &request_context(&req))
+        .await?;
     Ok(ok(auth_response(&state, &user, None)?))
 }
 
@@ -176,10 +214,21 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: ValidJson
     )
 )]
 #[post("/refresh")]
-pub async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let facts = state.tokens.verify(crate::auth::extractor::bearer_token(&req)?)?;
-    let user = state.identity.refresh(&facts, &request_context(&req)).await?;
-    let t = state.tokens.issue(&user, Some(&facts.sid)).map_err(|e| ApiError::internal(&e))?;
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let facts = state
+        .tokens
+        .verify(crate::auth::extractor::bearer_token(&req)?)?;
+    let user = state
+        .identity
+        .refresh(&facts, &request_context(&req))
+        .await?;
+    let t = state
+        .tokens
+        .issue(&user, Some(&facts.sid))
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(ok(TokenPairDto {
         access_token: t.access_token,
         refresh_token: t.refresh_token,
@@ -194,10 +243,18 @@ pub async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
     responses((status = 200, body = inline(Data<MessageDto>)), (status = 401, body = ErrorEnvelope))
 )]
 #[post("/logout")]
-pub async fn logout(state: web::Data<AppState>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<HttpResponse, ApiError> {
     let until = Utc::now() + state.tokens.refresh_ttl;
-    state.identity.logout(&auth.principal, &auth.token, until, &auth.context()).await?;
-    Ok(ok(MessageDto { message: "Logged out" }))
+    state
+        .identity
+        .logout(&auth.principal, &auth.token, until, &auth.context())
+        .await?;
+    Ok(ok(MessageDto {
+        message: "Logged out",
+    }))
 }
 
 /// The signed-in user.
@@ -210,7 +267,12 @@ pub async fn logout(state: web::Data<AppState>, auth: Authenticated) -> Result<H
 pub async fn get_me(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let auth = authenticate(&req, TokenKind::Access).await?;
     let p = &auth.principal;
-    Ok(ok(UserDto { id: p.user_id.0, email: p.email.clone(), full_name: p.full_name.clone(), role: p.role.as_str().to_owned() }))
+    Ok(ok(UserDto {
+        id: p.user_id.0,
+        email: p.email.clone(),
+        full_name: p.full_name.clone(),
+        role: p.role.as_str().to_owned(),
+    }))
 }
 
 /// Changes the password; every token issued before, this one included, stops working.
@@ -231,11 +293,19 @@ pub async fn change_password(
     body: ValidJson<ChangePasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = ValidationErrors::default();
-    let current = errors.check(LoginPassword::parse("current_password", &body.0.current_password));
+    let current = errors.check(LoginPassword::parse(
+        "current_password",
+        &body.0.current_password,
+    ));
     let new = errors.check(NewPassword::parse("new_password", &body.0.new_password));
     let (Some(current), Some(new)) = (current, new) else {
         return Err(errors.into());
     };
-    state.identity.change_password(&auth.principal, &current, &new, &auth.context()).await?;
-    Ok(ok(MessageDto { message: "Password updated" }))
+    state
+        .identity
+        .change_password(&auth.principal, &current, &new, &auth.context())
+        .await?;
+    Ok(ok(MessageDto {
+        message: "Password updated",
+    }))
 }

@@ -52,17 +52,27 @@ pub async fn get_health() -> HttpResponse {
 )]
 #[get("/ready")]
 pub async fn get_ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let r = state.db.readiness(state.config.delivery_source_branch_id).await;
+    let r = state
+        .db
+        .readiness(state.config.delivery_source_branch_id)
+        .await;
     let checks = ReadyChecks {
         database: r.database,
         migrations_current: r.migrations_current,
         delivery_branch_present: r.delivery_branch_present,
     };
     if r.is_ready() {
-        Ok(ok(ReadyDto { status: "ready", checks }))
+        Ok(ok(ReadyDto {
+            status: "ready",
+            checks,
+        }))
     } else {
-        let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NOT_READY", "The service is not ready")
-            .with_details(serde_json::json!({ "checks": checks }));
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "NOT_READY",
+            "The service is not ready",
+        )
+        .with_details(serde_json::json!({ "checks": checks }));
         e.retry_after = Some(5);
         Err(e)
     }

@@ -91,7 +91,13 @@ impl Email {
         if let Some(e) = length_error(field, value, 6, 100) {
             return Err(e);
         }
-        let invalid = || FieldError::new(&[field], "value_error", "value is not a valid email address");
+        let invalid = || {
+            FieldError::new(
+                &[field],
+                "value_error",
+                "value is not a valid email address",
+            )
+        };
         if value.chars().any(char::is_whitespace) {
             return Err(invalid());
         }
@@ -129,7 +135,11 @@ impl FullName {
             return Err(e);
         }
         let allowed = |c: char| {
-            c.is_ascii_alphabetic() || ('\u{05D0}'..='\u{05EA}').contains(&c) || c.is_whitespace() || c == '-' || c == '\''
+            c.is_ascii_alphabetic()
+                || ('\u{05D0}'..='\u{05EA}').contains(&c)
+                || c.is_whitespace()
+                || c == '-'
+                || c == '\''
         };
         if !value.chars().all(allowed) {
             return Err(FieldError::new(
@@ -176,7 +186,10 @@ impl NewPassword {
         if let Some(e) = length_error(field, raw, 8, 64) {
             return Err(e);
         }
-        if !raw.chars().all(|c| c.is_ascii_alphanumeric() || PASSWORD_SYMBOLS.contains(c)) {
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || PASSWORD_SYMBOLS.contains(c))
+        {
             return Err(FieldError::new(
                 &[field],
                 "string_pattern_mismatch",
@@ -184,10 +197,18 @@ impl NewPassword {
             ));
         }
         if !raw.chars().any(|c| c.is_ascii_alphabetic()) {
-            return Err(FieldError::new(&[field], "value_error", "Password must contain a letter"));
+            return Err(FieldError::new(
+                &[field],
+                "value_error",
+                "Password must contain a letter",
+            ));
         }
         if !raw.chars().any(|c| c.is_ascii_digit()) {
-            return Err(FieldError::new(&[field], "value_error", "Password must contain a digit"));
+            return Err(FieldError::new(
+                &[field],
+                "value_error",
+                "Password must contain a digit",
+            ));
         }
         Ok(Self(raw.to_owned()))
     }
@@ -279,8 +300,20 @@ mod tests {
     fn email_rules() {
         assert!(Email::parse("email", "a@b.co").is_ok());
         assert!(Email::parse("email", "Dana.Levi@Example.com").is_ok());
-        for bad in ["a@b.c", "no-at-sign.com", "a@@b.com", "a b@c.com", "a@bcom", "a@.com", "a@com.", "@b.com"] {
-            assert!(Email::parse("email", bad).is_err(), "{bad} must be rejected");
+        for bad in [
+            "a@b.c",
+            "no-at-sign.com",
+            "a@@b.com",
+            "a b@c.com",
+            "a@bcom",
+            "a@.com",
+            "a@com.",
+            "@b.com",
+        ] {
+            assert!(
+                Email::parse("email", bad).is_err(),
+                "{bad} must be rejected"
+            );
         }
         let e = Email::parse("email", "Dana@Example.COM").unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(e.normalized(), "dana@example.com");
@@ -294,7 +327,10 @@ mod tests {
         assert_eq!(kind("abcdefgh").as_deref(), Some("value_error"));
         assert_eq!(kind("12345678").as_deref(), Some("value_error"));
         assert_eq!(kind("short1").as_deref(), Some("string_too_short"));
-        assert_eq!(kind("with space 1").as_deref(), Some("string_pattern_mismatch"));
+        assert_eq!(
+            kind("with space 1").as_deref(),
+            Some("string_pattern_mismatch")
+        );
         assert_eq!(kind(&"a1".repeat(33)).as_deref(), Some("string_too_long"));
     }
 

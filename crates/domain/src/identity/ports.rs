@@ -55,7 +55,11 @@ pub trait IdentityStore: Send + Sync {
 
     /// The user behind a token and whether any of `token_ids` has been revoked; `None` when the
     /// user no longer exists. One round trip: it runs on every authenticated request.
-    async fn session_state(&self, user: UserId, token_ids: Vec<String>) -> Result<Option<SessionState>, InfraError>;
+    async fn session_state(
+        &self,
+        user: UserId,
+        token_ids: Vec<String>,
+    ) -> Result<Option<SessionState>, InfraError>;
 
     /// Replaces the password hash and bumps the token version (revoking every earlier token).
     /// Returns the new token version, or `None` when the user does not exist.

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use tracing::instrument;
 
-use super::models::{Email, FullName, LoginPassword, NewPassword, Phone, Principal, Role, User, UserId};
+use super::models::{
+    Email, FullName, LoginPassword, NewPassword, Phone, Principal, Role, User, UserId,
+};
 use super::ports::{IdentityStore, NewUser, PasswordHasher, StoreError};
 use crate::InfraError;
 use crate::audit::{AuditEntry, AuditTarget, RequestContext};
@@ -101,7 +103,11 @@ impl IdentityService {
 
     /// Creates a customer account. A privileged `role` in the request is refused, never granted.
     #[instrument(skip_all)]
-    pub async fn register(&self, reg: Registration, ctx: &RequestContext) -> Result<User, RegisterError> {
+    pub async fn register(
+        &self,
+        reg: Registration,
+        ctx: &RequestContext,
+    ) -> Result<User, RegisterError> {
         if reg.requested_role.is_some_and(|r| r != Role::Customer) {
             return Err(RegisterError::PrivilegedRole);
         }
@@ -116,11 +122,12 @@ impl IdentityService {
             role: Role::Customer,
             password_hash,
         };
-        let audit = AuditEntry::new(ctx, "user", AuditTarget::Created, "REGISTER").new_value(json!({
-            "email": new_user.email,
-            "full_name": new_user.full_name,
-            "role": Role::Customer.as_str(),
-        }));
+        let audit =
+            AuditEntry::new(ctx, "user", AuditTarget::Created, "REGISTER").new_value(json!({
+                "email": new_user.email,
+                "full_name": new_user.full_name,
+                "role": Role::Customer.as_str(),
+            }));
         match self.store.create_user(new_user, audit).await {
             Ok(user) => Ok(user),
             Err(StoreError::EmailTaken) => Err(RegisterError::UserExists),
@@ -131,10 +138,17 @@ impl IdentityService {
     /// Checks the credentials. Unknown e-mail and wrong password are indistinguishable, in
     /// answer and in timing; both are audited as `LOGIN_FAILURE`.
     #[instrument(skip_all)]
-    pub async fn login(&self, email: &Email, password: &LoginPassword, ctx: &RequestContext) -> Result<User, LoginError> {
+    pub async fn login(
+        &self,
+        email: &Email,
+        password: &LoginPassword,
+        ctx: &RequestContext,
+    ) -> Result<User, LoginError> {
         let user = self.store.find_by_email(email).await?;
         let Some(user) = user else {
-            self.hasher.verify_dummy(password.expose().to_owned()).await?;
+            self.hasher
+                .verify_dummy(password.expose().to_owned())
+                .await?;
             self.audit_login_failure(email, None, ctx).await?;
             return Err(LoginError::InvalidCredentials);
         };
@@ -150,14 +164,24 @@ impl IdentityService {
             self.audit_login_failure(email, Some(user.id), ctx).await?;
             return Err(LoginError::AccountInactive);
         }
-        let audit = AuditEntry::new(ctx, "user_login", AuditTarget::Id(user.id.0), "LOGIN_SUCCESS")
-            .actor(Some(user.id))
-            .context(json!({ "email": user.email }));
+        let audit = AuditEntry::new(
+            ctx,
+            "user_login",
+            AuditTarget::Id(user.id.0),
+            "LOGIN_SUCCESS",
+        )
+        .actor(Some(user.id))
+        .context(json!({ "email": user.email }));
         self.store.append_audit(audit).await?;
         Ok(user)
     }
 
-    async fn audit_login_failure(&self, email: &Email, user: Option<UserId>, ctx: &RequestContext) -> Result<(), InfraError> {
+    async fn audit_login_failure(
+        &self,
+        email: &Email,
+        user: Option<UserId>,
+        ctx: &RequestContext,
+    ) -> Result<(), InfraError> {
         let target = user.map_or(AuditTarget::None, |u| AuditTarget::Id(u.0));
         let audit = AuditEntry::new(ctx, "user_login", target, "LOGIN_FAILURE")
             .context(json!({ "email": email.as_str(), "reason": "AUTH_FAILED" }));
@@ -168,7 +192,11 @@ impl IdentityService {
     /// be active, the token must be of the expected kind, not revoked and of the current
     /// token version.
     #[instrument(skip_all)]
-    pub async fn authenticate(&self, token: &TokenFacts, expected: TokenKind) -> Result<User, AuthError> {
+    pub async fn authenticate(
+        &self,
+        token: &TokenFacts,
+        expected: TokenKind,
+    ) -> Result<User, AuthError> {
         if token.kind != expected {
             return Err(AuthError::WrongTokenKind);
         }
@@ -189,14 +217,29 @@ impl IdentityService {
     /// Spends a refresh token: it is revoked, and the caller may issue a new pair for the same
     /// session. A refresh token can be spent once; a second use is `Revoked`.
     #[instrument(skip_all)]
-    pub async fn refresh(&self, token: &TokenFacts, ctx: &RequestContext) -> Result<User, AuthError> {
+    pub async fn refresh(
+        &self,
+        token: &TokenFacts,
+        ctx: &RequestContext,
+    ) -> Result<User, AuthError> {
         let user = self.authenticate(token, TokenKind::Refresh).await?;
-        let audit = AuditEntry::new(ctx, "user_session", AuditTarget::Id(user.id.0), "TOKEN_REFRESH")
-            .actor(Some(user.id))
-            .context(json!({ "sid": token.sid }));
+        let audit = AuditEntry::new(
+            ctx,
+            "user_session",
+            AuditTarget::Id(user.id.0),
+            "TOKEN_REFRESH",
+        )
+        .actor(Some(user.id))
+        .context(json!({ "sid": token.sid }));
         let fresh = self
             .store
-            .revoke_token(token.jti.clone(), user.id, TokenKind::Refresh, token.expires_at, audit)
+            .revoke_token(
+                token.jti.clone(),
+                user.id,
+                TokenKind::Refresh,
+                token.expires_at,
+                audit,
+            )
             .await?;
         if !fresh {
             return Err(AuthError::Revoked);
@@ -207,12 +250,29 @@ impl IdentityService {
     /// Ends the caller's session: its access and refresh tokens stop working. `until` must be at
     /// least the expiry of the longest-lived token of the session.
     #[instrument(skip_all)]
-    pub async fn logout(&self, principal: &Principal, token: &TokenFacts, until: DateTime<Utc>, ctx: &RequestContext) -> Result<(), AuthError> {
-        let audit = AuditEntry::new(ctx, "user_session", AuditTarget::Id(principal.user_id.0), "LOGOUT")
-            .context(json!({ "sid": token.sid }));
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        token: &TokenFacts,
+        until: DateTime<Utc>,
+        ctx: &RequestContext,
+    ) -> Result<(), AuthError> {
+        let audit = AuditEntry::new(
+            ctx,
+            "user_session",
+            AuditTarget::Id(principal.user_id.0),
+            "LOGOUT",
+        )
+        .context(json!({ "sid": token.sid }));
         // Already revoked means a concurrent logout won; the session is closed either way.
         self.store
-            .revoke_token(token.sid.clone(), principal.user_id, token.kind, until, audit)
+            .revoke_token(
+                token.sid.clone(),
+                principal.user_id,
+                token.kind,
+                until,
+                audit,
+            )
             .await?;
         Ok(())
     }
@@ -301,7 +361,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn register_refuses_privileged_role_without_touching_the_store() -> Result<(), Box<dyn std::error::Error>> {
+    async fn register_refuses_privileged_role_without_touching_the_store()
+    -> Result<(), Box<dyn std::error::Error>> {
         let svc = service(MockIdentityStore::new(), MockPasswordHasher::new());
         for role in [Role::Employee, Role::Manager, Role::Admin] {
             let err = svc.register(registration(Some(role))?, &ctx()).await;
@@ -311,7 +372,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn register_creates_a_customer_with_hashed_password_and_audit() -> Result<(), Box<dyn std::error::Error>> {
+    async fn register_creates_a_customer_with_hashed_password_and_audit()
+    -> Result<(), Box<dyn std::error::Error>> {
         let mut store = MockIdentityStore::new();
         store.expect_find_by_email().returning(|_| Ok(None));
         store
@@ -322,7 +384,10 @@ mod tests {
                     && a.action == "REGISTER"
                     && a.target == AuditTarget::Created
                     && a.request_id.as_deref() == Some("req-1")
-                    && !a.new_value.as_ref().is_some_and(|v| v.to_string().contains("Secret123"))
+                    && !a
+                        .new_value
+                        .as_ref()
+                        .is_some_and(|v| v.to_string().contains("Secret123"))
             })
             .times(1)
             .returning(|_, _| Ok(user(1, Role::Customer, true)));
@@ -339,53 +404,77 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn register_maps_a_lost_insert_race_to_user_exists() -> Result<(), Box<dyn std::error::Error>> {
+    async fn register_maps_a_lost_insert_race_to_user_exists()
+    -> Result<(), Box<dyn std::error::Error>> {
         let mut store = MockIdentityStore::new();
         store.expect_find_by_email().returning(|_| Ok(None));
-        store.expect_create_user().returning(|_, _| Err(StoreError::EmailTaken));
+        store
+            .expect_create_user()
+            .returning(|_, _| Err(StoreError::EmailTaken));
         let mut hasher = MockPasswordHasher::new();
-        hasher.expect_hash().returning(|_| Ok(PasswordHash("h".into())));
-        let err = service(store, hasher).register(registration(None)?, &ctx()).await;
+        hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash("h".into())));
+        let err = service(store, hasher)
+            .register(registration(None)?, &ctx())
+            .await;
         assert!(matches!(err, Err(RegisterError::UserExists)));
         Ok(())
     }
 
     #[tokio::test]
-    async fn login_with_unknown_email_burns_a_hash_and_audits_failure() -> Result<(), Box<dyn std::error::Error>> {
+    async fn login_with_unknown_email_burns_a_hash_and_audits_failure()
+    -> Result<(), Box<dyn std::error::Error>> {
         let mut store = MockIdentityStore::new();
         store.expect_find_by_email().returning(|_| Ok(None));
         store
             .expect_append_audit()
-            .withf(|a| a.action == "LOGIN_FAILURE" && a.target == AuditTarget::None && a.actor.is_none())
+            .withf(|a| {
+                a.action == "LOGIN_FAILURE" && a.target == AuditTarget::None && a.actor.is_none()
+            })
             .times(1)
             .returning(|_| Ok(()));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
         let err = service(store, hasher)
-            .login(&Email::parse("email", "nobody@example.com")?, &LoginPassword::parse("password", "whatever1")?, &ctx())
+            .login(
+                &Email::parse("email", "nobody@example.com")?,
+                &LoginPassword::parse("password", "whatever1")?,
+                &ctx(),
+            )
             .await;
         assert!(matches!(err, Err(LoginError::InvalidCredentials)));
         Ok(())
     }
 
     #[tokio::test]
-    async fn login_of_inactive_user_with_right_password_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+    async fn login_of_inactive_user_with_right_password_is_refused()
+    -> Result<(), Box<dyn std::error::Error>> {
         let mut store = MockIdentityStore::new();
-        store.expect_find_by_email().returning(|_| Ok(Some(user(7, Role::Customer, false))));
+        store
+            .expect_find_by_email()
+            .returning(|_| Ok(Some(user(7, Role::Customer, false))));
         store.expect_append_audit().times(1).returning(|_| Ok(()));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|_, _| Ok(true));
         let err = service(store, hasher)
-            .login(&Email::parse("email", "dana@example.com")?, &LoginPassword::parse("password", "Secret123")?, &ctx())
+            .login(
+                &Email::parse("email", "dana@example.com")?,
+                &LoginPassword::parse("password", "Secret123")?,
+                &ctx(),
+            )
             .await;
         assert!(matches!(err, Err(LoginError::AccountInactive)));
         Ok(())
     }
 
     #[tokio::test]
-    async fn login_success_is_audited_with_the_user_as_actor() -> Result<(), Box<dyn std::error::Error>> {
+    async fn login_success_is_audited_with_the_user_as_actor()
+    -> Result<(), Box<dyn std::error::Error>> {
         let mut store = MockIdentityStore::new();
-        store.expect_find_by_email().returning(|_| Ok(Some(user(7, Role::Manager, true))));
+        store
+            .expect_find_by_email()
+            .returning(|_| Ok(Some(user(7, Role::Manager, true))));
         store
             .expect_append_audit()
             .withf(|a| a.action == "LOGIN_SUCCESS" && a.actor == Some(UserId(7)))
@@ -394,7 +483,11 @@ mod tests {
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|_, _| Ok(true));
         let u = service(store, hasher)
-            .login(&Email::parse("email", "dana@example.com")?, &LoginPassword::parse("password", "Secret123")?, &ctx())
+            .login(
+                &Email::parse("email", "dana@example.com")?,
+                &LoginPassword::parse("password", "Secret123")?,
+                &ctx(),
+            )
             .await?;
         assert_eq!(u.role, Role::Manager);
         Ok(())
@@ -405,20 +498,31 @@ mod tests {
         let state = |active: bool, revoked: bool| {
             move |_: UserId, ids: Vec<String>| {
                 assert_eq!(ids, vec!["jti-1".to_owned(), "sid-1".to_owned()]);
-                Ok(Some(SessionState { user: user(7, Role::Admin, active), revoked }))
+                Ok(Some(SessionState {
+                    user: user(7, Role::Admin, active),
+                    revoked,
+                }))
             }
         };
-        let cases: Vec<(TokenFacts, Option<(bool, bool)>, &str)> = vec![
+        // (token, stored state as (active, revoked), expected outcome)
+        type Case = (TokenFacts, Option<(bool, bool)>, &'static str);
+        let cases: Vec<Case> = vec![
             (facts(TokenKind::Refresh, 3), None, "wrong-kind"),
             (facts(TokenKind::Access, 3), Some((true, false)), "ok"),
-            (facts(TokenKind::Access, 3), Some((false, false)), "auth-required"),
+            (
+                facts(TokenKind::Access, 3),
+                Some((false, false)),
+                "auth-required",
+            ),
             (facts(TokenKind::Access, 3), Some((true, true)), "revoked"),
             (facts(TokenKind::Access, 2), Some((true, false)), "revoked"),
         ];
         for (token, st, expected) in cases {
             let mut store = MockIdentityStore::new();
             if let Some((active, revoked)) = st {
-                store.expect_session_state().returning(state(active, revoked));
+                store
+                    .expect_session_state()
+                    .returning(state(active, revoked));
             }
             let got = service(store, MockPasswordHasher::new())
                 .authenticate(&token, TokenKind::Access)
@@ -437,17 +541,27 @@ mod tests {
     #[tokio::test]
     async fn a_refresh_token_is_spent_once() {
         let mut store = MockIdentityStore::new();
-        store
-            .expect_session_state()
-            .returning(|_, _| Ok(Some(SessionState { user: user(7, Role::Customer, true), revoked: false })));
-        let mut first = true;
-        store.expect_revoke_token().times(2).returning(move |_, _, _, _, _| {
-            let fresh = first;
-            first = false;
-            Ok(fresh)
+        store.expect_session_state().returning(|_, _| {
+            Ok(Some(SessionState {
+                user: user(7, Role::Customer, true),
+                revoked: false,
+            }))
         });
+        let mut first = true;
+        store
+            .expect_revoke_token()
+            .times(2)
+            .returning(move |_, _, _, _, _| {
+                let fresh = first;
+                first = false;
+                Ok(fresh)
+            });
         let svc = service(store, MockPasswordHasher::new());
-        assert!(svc.refresh(&facts(TokenKind::Refresh, 3), &ctx()).await.is_ok());
+        assert!(
+            svc.refresh(&facts(TokenKind::Refresh, 3), &ctx())
+                .await
+                .is_ok()
+        );
         assert!(matches!(
             svc.refresh(&facts(TokenKind::Refresh, 3), &ctx()).await,
             Err(AuthError::Revoked)
@@ -455,29 +569,42 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn change_password_checks_current_and_bumps_version() -> Result<(), Box<dyn std::error::Error>> {
+    async fn change_password_checks_current_and_bumps_version()
+    -> Result<(), Box<dyn std::error::Error>> {
         let principal = Principal::from(&user(7, Role::Customer, true));
         let current = LoginPassword::parse("current_password", "Secret123")?;
         let new = NewPassword::parse("new_password", "Better456")?;
 
         let mut store = MockIdentityStore::new();
-        store.expect_find_by_id().returning(|_| Ok(Some(user(7, Role::Customer, true))));
+        store
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user(7, Role::Customer, true))));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|_, _| Ok(false));
-        let err = service(store, hasher).change_password(&principal, &current, &new, &ctx()).await;
+        let err = service(store, hasher)
+            .change_password(&principal, &current, &new, &ctx())
+            .await;
         assert!(matches!(err, Err(ChangePasswordError::InvalidCredentials)));
 
         let mut store = MockIdentityStore::new();
-        store.expect_find_by_id().returning(|_| Ok(Some(user(7, Role::Customer, true))));
+        store
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user(7, Role::Customer, true))));
         store
             .expect_update_password()
-            .withf(|id, h, a| *id == UserId(7) && h.0 == "new-hash" && a.action == "CHANGE_PASSWORD")
+            .withf(|id, h, a| {
+                *id == UserId(7) && h.0 == "new-hash" && a.action == "CHANGE_PASSWORD"
+            })
             .times(1)
             .returning(|_, _, _| Ok(Some(4)));
         let mut hasher = MockPasswordHasher::new();
         hasher.expect_verify().returning(|_, _| Ok(true));
-        hasher.expect_hash().returning(|_| Ok(PasswordHash("new-hash".into())));
-        service(store, hasher).change_password(&principal, &current, &new, &ctx()).await?;
+        hasher
+            .expect_hash()
+            .returning(|_| Ok(PasswordHash("new-hash".into())));
+        service(store, hasher)
+            .change_password(&principal, &current, &new, &ctx())
+            .await?;
         Ok(())
     }
 }
