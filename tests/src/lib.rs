@@ -206,7 +206,7 @@ impl Drop for TestDb {
 
 static DEMO_HASH: OnceLock<mami_domain::identity::PasswordHash> = OnceLock::new();
 
-/// Seeds the minimum demo data (warehouse id 1, a store, one user per role).
+/// Seeds the demo supermarket (warehouse id 1, three stores, one user per role, 180 products…).
 pub async fn seed(db: &Database) -> Result<()> {
     let hash = match DEMO_HASH.get() {
         Some(h) => h.clone(),
@@ -215,7 +215,7 @@ pub async fn seed(db: &Database) -> Result<()> {
             DEMO_HASH.get_or_init(|| h).clone()
         }
     };
-    db.seed_minimum(&hash).await?;
+    db.seed_demo(&hash, 0).await?;
     Ok(())
 }
 

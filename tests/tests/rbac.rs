@@ -19,6 +19,7 @@ enum Access {
 }
 
 const BACK_OFFICE: &[Role] = &[Role::Manager, Role::Admin];
+const ADMIN_ONLY: &[Role] = &[Role::Admin];
 
 /// (method, path, access). Paths use `{id}`-style parameters exactly as in the document.
 const ROUTES: &[(&str, &str, Access)] = &[
@@ -34,12 +35,140 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/api/v1/auth/change-password",
         Access::Authenticated,
     ),
+    ("GET", "/api/v1/catalog/categories", Access::Public),
+    (
+        "GET",
+        "/api/v1/catalog/categories/{category_id}/products",
+        Access::Public,
+    ),
+    ("GET", "/api/v1/catalog/products/search", Access::Public),
+    ("GET", "/api/v1/catalog/products/featured", Access::Public),
+    (
+        "GET",
+        "/api/v1/catalog/products/autocomplete",
+        Access::Public,
+    ),
+    (
+        "GET",
+        "/api/v1/catalog/products/{product_id}",
+        Access::Public,
+    ),
+    (
+        "GET",
+        "/api/v1/catalog/products/{product_id}/reviews",
+        Access::Public,
+    ),
+    ("GET", "/api/v1/store/shipping-info", Access::Public),
+    ("GET", "/api/v1/store/notifications", Access::Authenticated),
+    ("GET", "/api/v1/store/wishlist", Access::Authenticated),
+    ("POST", "/api/v1/store/wishlist", Access::Authenticated),
+    (
+        "DELETE",
+        "/api/v1/store/wishlist/{product_id}",
+        Access::Authenticated,
+    ),
+    ("GET", "/api/v1/branches", Access::Public),
+    ("GET", "/api/v1/branches/delivery-source", Access::Public),
+    ("GET", "/api/v1/delivery-slots", Access::Public),
     ("GET", "/api/v1/admin/audit", Access::Roles(BACK_OFFICE)),
+    (
+        "POST",
+        "/api/v1/admin/categories",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/categories/{id}",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/categories/{id}/toggle",
+        Access::Roles(BACK_OFFICE),
+    ),
+    ("POST", "/api/v1/admin/products", Access::Roles(BACK_OFFICE)),
+    (
+        "PATCH",
+        "/api/v1/admin/products/{id}",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/products/{id}/toggle",
+        Access::Roles(BACK_OFFICE),
+    ),
+    ("POST", "/api/v1/admin/branches", Access::Roles(BACK_OFFICE)),
+    (
+        "PATCH",
+        "/api/v1/admin/branches/{id}",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/branches/{id}/toggle",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "GET",
+        "/api/v1/admin/delivery-slots",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "POST",
+        "/api/v1/admin/delivery-slots",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/delivery-slots/{id}",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/delivery-slots/{id}/toggle",
+        Access::Roles(BACK_OFFICE),
+    ),
+    ("GET", "/api/v1/admin/inventory", Access::Roles(BACK_OFFICE)),
+    (
+        "POST",
+        "/api/v1/admin/inventory",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/inventory/{id}",
+        Access::Roles(BACK_OFFICE),
+    ),
+    ("GET", "/api/v1/admin/settings", Access::Roles(ADMIN_ONLY)),
+    ("PUT", "/api/v1/admin/settings", Access::Roles(BACK_OFFICE)),
+    (
+        "GET",
+        "/api/v1/admin/analytics/revenue",
+        Access::Roles(ADMIN_ONLY),
+    ),
+    ("GET", "/api/v1/admin/users", Access::Roles(BACK_OFFICE)),
+    (
+        "GET",
+        "/api/v1/admin/users/{id}",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/users/{id}",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/admin/users/{id}/toggle",
+        Access::Roles(BACK_OFFICE),
+    ),
 ];
 
 fn concrete(path: &str) -> String {
-    // Parameters are not used by the routes of this table yet; any id will do.
+    // Every id 1 exists in the seeded demo data.
     path.replace("{id}", "1")
+        .replace("{product_id}", "1")
+        .replace("{category_id}", "1")
 }
 
 #[tokio::test]

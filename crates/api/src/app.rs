@@ -10,9 +10,19 @@ use actix_web::http::Method;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, ResponseError, web};
+use mami_domain::Money;
+use mami_domain::analytics::RevenueReport;
 use mami_domain::audit::AuditLog;
-use mami_domain::identity::IdentityService;
-use mami_postgres::{Database, PgAuditLog, PgIdentityStore};
+use mami_domain::branches::BranchService;
+use mami_domain::catalog::CatalogService;
+use mami_domain::identity::{IdentityService, UserAdminService};
+use mami_domain::inventory::InventoryService;
+use mami_domain::settings::{SettingsDefaults, SettingsService};
+use mami_domain::wishlist::WishlistStore;
+use mami_postgres::{
+    Database, PgAuditLog, PgBranchStore, PgCatalogStore, PgIdentityStore, PgInventoryStore,
+    PgRevenueReport, PgSettingsStore, PgUserDirectory, PgWishlistStore,
+};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_scalar::{Scalar, Servable};
@@ -32,6 +42,13 @@ pub struct AppState {
     pub tokens: TokenIssuer,
     pub identity: IdentityService,
     pub audit: Arc<dyn AuditLog>,
+    pub catalog: CatalogService,
+    pub branches: BranchService,
+    pub inventory: InventoryService,
+    pub settings: SettingsService,
+    pub users: UserAdminService,
+    pub revenue: Arc<dyn RevenueReport>,
+    pub wishlist: Arc<dyn WishlistStore>,
 }
 
 impl AppState {
@@ -44,8 +61,24 @@ impl AppState {
             config.access_token_ttl,
             config.refresh_token_ttl,
         );
+        let money = |s: &str| Money::parse_str(s).unwrap_or(Money::ZERO);
+        let defaults = SettingsDefaults {
+            delivery_min: money(&config.delivery_min_total),
+            delivery_fee: money(&config.delivery_fee_under_min),
+            free_threshold: Money::from_minor(20_000),
+        };
         Ok(Self {
             audit: Arc::new(PgAuditLog::new(db.clone())),
+            catalog: CatalogService::new(Arc::new(PgCatalogStore::new(db.clone()))),
+            branches: BranchService::new(
+                Arc::new(PgBranchStore::new(db.clone())),
+                config.delivery_source_branch_id,
+            ),
+            inventory: InventoryService::new(Arc::new(PgInventoryStore::new(db.clone()))),
+            settings: SettingsService::new(Arc::new(PgSettingsStore::new(db.clone())), defaults),
+            users: UserAdminService::new(Arc::new(PgUserDirectory::new(db.clone()))),
+            revenue: Arc::new(PgRevenueReport::new(db.clone())),
+            wishlist: Arc::new(PgWishlistStore::new(db.clone())),
             config: Arc::new(config),
             db,
             tokens,

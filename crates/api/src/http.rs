@@ -5,6 +5,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod params;
 pub mod rate_limit;
 
 pub use envelope::{created, ok};

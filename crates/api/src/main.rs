@@ -20,8 +20,12 @@ enum Command {
     Serve,
     /// Apply pending database migrations; a no-op when the schema is current.
     Migrate,
-    /// Create the demo data (safe to run again).
-    Seed,
+    /// Create the demo supermarket (safe to run again: nothing is duplicated).
+    Seed {
+        /// Also generate this many extra products (with inventory), for benchmarks.
+        #[arg(long, default_value_t = 0)]
+        products: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,7 +58,7 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(&config).await,
-            Command::Seed => seed(&config).await,
+            Command::Seed { products } => seed(&config, products).await,
         }
     });
     match result {
@@ -88,14 +92,20 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn seed(config: &Config) -> anyhow::Result<()> {
+async fn seed(config: &Config, products: u32) -> anyhow::Result<()> {
     let db = database(config)?;
     let hasher = mami_api::auth::Argon2Hasher::new()?;
     let hash = hasher.hash_now(mami_postgres::seed::DEMO_PASSWORD)?;
-    let report = db.seed_minimum(&hash).await?;
+    let r = db.seed_demo(&hash, products).await?;
     println!(
-        "mami-api: seeded {} branch(es) and {} user(s); warehouse branch id {}",
-        report.branches_created, report.users_created, report.warehouse_id
+        "mami-api: seeded {} branch(es), {} user(s), {} categories, {} product(s), {} inventory row(s), {} delivery slot(s); warehouse branch id {}",
+        r.branches_created,
+        r.users_created,
+        r.categories_created,
+        r.products_created,
+        r.inventory_created,
+        r.slots_created,
+        r.warehouse_id
     );
     Ok(())
 }

@@ -1,8 +1,16 @@
 //! Route modules; each exposes `configure`. Paths are relative to `/api/v1`.
 
+pub mod admin_branches;
+pub mod admin_catalog;
+pub mod admin_settings;
+pub mod admin_users;
 pub mod audit;
 pub mod auth;
+pub mod branches;
+pub mod catalog;
+pub mod dto;
 pub mod health;
+pub mod store;
 
 use mami_domain::identity::Role;
 use utoipa_actix_web::scope;
@@ -17,9 +25,16 @@ pub const BACK_OFFICE: &[Role] = &[Role::Manager, Role::Admin];
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(scope("/health").configure(health::configure))
         .service(scope("/auth").configure(auth::configure))
+        .service(scope("/catalog").configure(catalog::configure))
+        .service(scope("/store").configure(store::configure))
+        .configure(branches::configure)
         .service(
             scope("/admin")
                 .wrap(actix_web::middleware::from_fn(require_roles(BACK_OFFICE)))
-                .configure(audit::configure),
+                .configure(audit::configure)
+                .configure(admin_catalog::configure)
+                .configure(admin_branches::configure)
+                .configure(admin_settings::configure)
+                .configure(admin_users::configure),
         );
 }

@@ -79,7 +79,7 @@ async fn serving_refuses_a_missing_delivery_branch_and_migrate_and_seed_are_idem
     // seed twice creates nothing the second time.
     assert!(run(&["seed"], &test_env(&db.url, &[]))?.status.success());
     let again = run(&["seed"], &test_env(&db.url, &[]))?;
-    assert!(String::from_utf8_lossy(&again.stdout).contains("seeded 0 branch(es) and 0 user(s)"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("seeded 0 branch(es), 0 user(s), 0 categories, 0 product(s), 0 inventory row(s), 0 delivery slot(s)"));
     Ok(())
 }
 

@@ -88,6 +88,32 @@ impl AuditEntry {
         self
     }
 
+    /// Records a change from `old` to `new` (entity snapshots): only the fields that differ are
+    /// kept; without `old` (a creation) the whole new snapshot is kept.
+    #[must_use]
+    pub fn with_change(mut self, old: Option<Value>, new: Option<Value>) -> Self {
+        match (old, new) {
+            (Some(Value::Object(o)), Some(Value::Object(n))) => {
+                let mut before = serde_json::Map::new();
+                let mut after = serde_json::Map::new();
+                for (k, v) in &n {
+                    let prev = o.get(k).cloned().unwrap_or(Value::Null);
+                    if &prev != v {
+                        before.insert(k.clone(), prev);
+                        after.insert(k.clone(), v.clone());
+                    }
+                }
+                self.old_value = Some(Value::Object(before));
+                self.new_value = Some(Value::Object(after));
+            }
+            (old, new) => {
+                self.old_value = old;
+                self.new_value = new;
+            }
+        }
+        self
+    }
+
     #[must_use]
     pub fn actor(mut self, actor: Option<UserId>) -> Self {
         self.actor = actor;
@@ -133,4 +159,37 @@ pub trait AuditLog: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<AuditRecord>, i64), crate::InfraError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn with_change_keeps_only_changed_fields() {
+        let e = AuditEntry::new(
+            &RequestContext::default(),
+            "product",
+            AuditTarget::Id(1),
+            "UPDATE",
+        )
+        .with_change(
+            Some(json!({"price": "6.90", "name": "Milk"})),
+            Some(json!({"price": "7.20", "name": "Milk"})),
+        );
+        assert_eq!(e.old_value, Some(json!({"price": "6.90"})));
+        assert_eq!(e.new_value, Some(json!({"price": "7.20"})));
+        let c = AuditEntry::new(
+            &RequestContext::default(),
+            "product",
+            AuditTarget::Created,
+            "CREATE",
+        )
+        .with_change(None, Some(json!({"name": "Milk"})));
+        assert_eq!(
+            (c.old_value, c.new_value),
+            (None, Some(json!({"name": "Milk"})))
+        );
+    }
 }

@@ -1,9 +1,11 @@
 //! Identity: users, roles, credentials, sessions and their revocation.
 
+pub mod admin;
 pub mod models;
 pub mod ports;
 pub mod service;
 
+pub use admin::{UserAdminService, UserDirectory, UserFilter, UserPatch};
 pub use models::{
     Email, FullName, LoginPassword, NewPassword, PasswordHash, Phone, Principal, Role, User, UserId,
 };

@@ -60,7 +60,7 @@ pub enum DbTokenType {
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = users)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
-struct UserRow {
+pub(crate) struct UserRow {
     id: i64,
     email: String,
     full_name: String,
@@ -69,7 +69,9 @@ struct UserRow {
     role: DbRole,
     is_active: bool,
     token_version: i32,
+    default_branch_id: Option<i64>,
     created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 impl From<UserRow> for User {
@@ -83,7 +85,9 @@ impl From<UserRow> for User {
             is_active: r.is_active,
             password_hash: PasswordHash(r.password_hash),
             token_version: r.token_version,
+            default_branch_id: r.default_branch_id,
             created_at: r.created_at,
+            updated_at: r.updated_at,
         }
     }
 }

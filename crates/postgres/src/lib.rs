@@ -3,10 +3,19 @@
 
 mod audit;
 mod audit_log;
+mod branches;
+mod catalog;
 mod error;
 mod identity;
+mod inventory;
+mod money;
+mod revenue;
 pub mod schema;
 pub mod seed;
+mod seed_data;
+mod settings;
+mod users;
+mod wishlist;
 
 use std::time::Duration;
 
@@ -18,7 +27,14 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use mami_domain::InfraError;
 
 pub use audit_log::PgAuditLog;
+pub use branches::PgBranchStore;
+pub use catalog::PgCatalogStore;
 pub use identity::PgIdentityStore;
+pub use inventory::PgInventoryStore;
+pub use revenue::PgRevenueReport;
+pub use settings::PgSettingsStore;
+pub use users::PgUserDirectory;
+pub use wishlist::PgWishlistStore;
 
 /// Every migration of `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");

@@ -73,4 +73,102 @@ diesel::table! {
 diesel::joinable!(users -> branches (default_branch_id));
 diesel::joinable!(audit -> users (actor_user_id));
 diesel::joinable!(revoked_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, branches, audit, revoked_tokens);
+
+diesel::table! {
+    categories (id) {
+        id -> Int8,
+        name -> Varchar,
+        description -> Nullable<Text>,
+        icon_slug -> Nullable<Varchar>,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    products (id) {
+        id -> Int8,
+        name -> Varchar,
+        sku -> Varchar,
+        category_id -> Int8,
+        price -> Numeric,
+        old_price -> Nullable<Numeric>,
+        unit -> Nullable<Varchar>,
+        nutritional_info -> Nullable<Jsonb>,
+        is_organic -> Bool,
+        description -> Nullable<Text>,
+        bin_location -> Nullable<Varchar>,
+        image_url -> Nullable<Varchar>,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    inventory (id) {
+        id -> Int8,
+        product_id -> Int8,
+        branch_id -> Int8,
+        available_quantity -> Int4,
+        reserved_quantity -> Int4,
+        reorder_point -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    delivery_slots (id) {
+        id -> Int8,
+        branch_id -> Int8,
+        day_of_week -> Int2,
+        start_time -> Time,
+        end_time -> Time,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    global_settings (id) {
+        id -> Int2,
+        delivery_min -> Numeric,
+        delivery_fee -> Numeric,
+        free_threshold -> Numeric,
+        updated_at -> Timestamptz,
+        updated_by -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    wishlist_items (id) {
+        id -> Int8,
+        user_id -> Int8,
+        product_id -> Int8,
+        note -> Nullable<Varchar>,
+        priority -> Nullable<Int4>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(products -> categories (category_id));
+diesel::joinable!(inventory -> products (product_id));
+diesel::joinable!(inventory -> branches (branch_id));
+diesel::joinable!(delivery_slots -> branches (branch_id));
+diesel::joinable!(wishlist_items -> products (product_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    branches,
+    audit,
+    revoked_tokens,
+    categories,
+    products,
+    inventory,
+    delivery_slots,
+    global_settings,
+    wishlist_items
+);

@@ -7,7 +7,9 @@ use mami_domain::InfraError;
 use mami_domain::identity::{PasswordHash, Role};
 
 use crate::identity::DbRole;
-use crate::schema::{branches, users};
+use crate::money::to_decimal;
+use crate::schema::{branches, categories, products, users};
+use crate::seed_data::{BRANCHES, CATEGORIES, STAPLES};
 use crate::{Database, error};
 
 /// Name of the seeded warehouse branch (the delivery source).
@@ -30,6 +32,10 @@ pub struct SeedReport {
     pub warehouse_id: i64,
     pub branches_created: usize,
     pub users_created: usize,
+    pub categories_created: usize,
+    pub products_created: usize,
+    pub inventory_created: usize,
+    pub slots_created: usize,
 }
 
 impl Database {
@@ -41,10 +47,7 @@ impl Database {
         let mut conn = self.conn().await?;
         conn.transaction(async |conn| {
             let mut branches_created = 0;
-            for (name, address) in [
-                (WAREHOUSE_NAME, "12 HaMelacha St, Rishon LeZion"),
-                ("Mami Tel Aviv - Dizengoff", "50 Dizengoff St, Tel Aviv"),
-            ] {
+            for (name, address) in &BRANCHES[..2] {
                 branches_created += diesel::insert_into(branches::table)
                     .values((branches::name.eq(name), branches::address.eq(address)))
                     .on_conflict(branches::name)
@@ -74,9 +77,159 @@ impl Database {
                 warehouse_id,
                 branches_created,
                 users_created,
+                categories_created: 0,
+                products_created: 0,
+                inventory_created: 0,
+                slots_created: 0,
             })
         })
         .await
         .map_err(error::infra)
     }
 }
+
+/// A stable pseudo-random number in `0..modulo` for `(a, b)` (the seed must be repeatable).
+fn spread(a: i64, b: i64, modulo: i64) -> i64 {
+    let x = (a.wrapping_mul(2_654_435_761) ^ b.wrapping_mul(40_503)).rem_euclid(1_000_003);
+    x % modulo
+}
+
+impl Database {
+    /// The demo supermarket: [`Database::seed_minimum`], then the other stores, 15 categories,
+    /// 180 products in English and Hebrew, inventory at every branch and delivery slots
+    /// (08:00-20:00 in two-hour windows) on every weekday. With `extra_products`, that many
+    /// generated products more (for benchmarks). Existing rows are left as they are.
+    pub async fn seed_demo(
+        &self,
+        demo_password_hash: &PasswordHash,
+        extra_products: u32,
+    ) -> Result<SeedReport, InfraError> {
+        let mut report = self.seed_minimum(demo_password_hash).await?;
+        let mut conn = self.conn().await?;
+        conn.transaction(async |conn| {
+            let rows: Vec<_> = BRANCHES[2..]
+                .iter()
+                .map(|(n, a)| (branches::name.eq(*n), branches::address.eq(*a)))
+                .collect();
+            report.branches_created += diesel::insert_into(branches::table)
+                .values(&rows)
+                .on_conflict(branches::name)
+                .do_nothing()
+                .execute(conn)
+                .await?;
+
+            let rows: Vec<_> = CATEGORIES
+                .iter()
+                .map(|(name, slug, hebrew, description)| {
+                    (
+                        categories::name.eq(*name),
+                        categories::icon_slug.eq(*slug),
+                        categories::description.eq(format!("{hebrew} — {description}")),
+                    )
+                })
+                .collect();
+            report.categories_created = diesel::insert_into(categories::table)
+                .values(&rows)
+                .on_conflict(categories::name)
+                .do_nothing()
+                .execute(conn)
+                .await?;
+            let category_ids: Vec<(String, i64)> = categories::table.select((categories::name, categories::id)).load(conn).await?;
+            let category_id = |name: &str| category_ids.iter().find(|(n, _)| n == name).map_or(0, |(_, id)| *id);
+
+            let mut rows = Vec::new();
+            for (ci, (cat_name, slug, _, _)) in CATEGORIES.iter().enumerate() {
+                for (pi, (name, hebrew, unit, price, organic)) in STAPLES[ci].iter().enumerate() {
+                    for family in [false, true] {
+                        let code = slug.to_ascii_uppercase().replace('_', "");
+                        let sku = format!("{}-{:02}{}", &code[..code.len().min(5)], pi + 1, if family { "-F" } else { "" });
+                        let (name, unit, price) = if family {
+                            (format!("{name} Family Pack"), format!("3 x {unit}"), price * 27 / 10)
+                        } else {
+                            ((*name).to_owned(), (*unit).to_owned(), *price)
+                        };
+                        let i = i64::try_from(ci * 12 + pi * 2 + usize::from(family)).unwrap_or(0);
+                        let old_price = (spread(i, 7, 4) == 0).then(|| to_decimal(mami_domain::Money(price + 200)));
+                        let description = if family {
+                            format!("{hebrew} — מארז משפחתי. Family pack of {name}.")
+                        } else {
+                            format!("{hebrew} — {name}, {unit}.")
+                        };
+                        let nutrition = matches!(*slug, "drinks" | "snacks" | "pantry" | "breakfast")
+                            .then(|| serde_json::json!({"calories": 50 + spread(i, 3, 450), "protein_g": spread(i, 5, 20)}));
+                        rows.push((
+                            products::name.eq(name),
+                            products::sku.eq(sku.clone()),
+                            products::category_id.eq(category_id(cat_name)),
+                            products::price.eq(to_decimal(mami_domain::Money(price))),
+                            products::old_price.eq(old_price),
+                            products::unit.eq(unit),
+                            products::nutritional_info.eq(nutrition),
+                            products::is_organic.eq(*organic),
+                            products::description.eq(description),
+                            products::bin_location.eq(format!("{}-{:03}", (b'A' + u8::try_from(ci).unwrap_or(0)) as char, pi * 10 + usize::from(family))),
+                            products::image_url.eq(format!("https://images.mami.example/products/{}.jpg", sku.to_ascii_lowercase())),
+                        ));
+                    }
+                }
+            }
+            report.products_created = diesel::insert_into(products::table)
+                .values(&rows)
+                .on_conflict(products::sku)
+                .do_nothing()
+                .execute(conn)
+                .await?;
+
+            if extra_products > 0 {
+                report.products_created += diesel::sql_query(GENERATE_PRODUCTS)
+                    .bind::<diesel::sql_types::Integer, _>(i32::try_from(extra_products).unwrap_or(i32::MAX))
+                    .execute(conn)
+                    .await?;
+            }
+
+            report.inventory_created = diesel::sql_query(
+                "INSERT INTO inventory (product_id, branch_id, available_quantity, reserved_quantity, reorder_point) \
+                 SELECT p.id, b.id, ((p.id * 2654435761 + b.id * 40503) % 1000003) % 120 + CASE WHEN b.id = $1 THEN 40 ELSE 0 END, 0, 10 \
+                 FROM products p CROSS JOIN branches b ON CONFLICT (product_id, branch_id) DO NOTHING",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(report.warehouse_id)
+            .execute(conn)
+            .await?;
+
+            report.slots_created = diesel::sql_query(
+                "INSERT INTO delivery_slots (branch_id, day_of_week, start_time, end_time) \
+                 SELECT b.id, d, make_time(h, 0, 0), make_time(h + 2, 0, 0) \
+                 FROM branches b, generate_series(0, 6) d, generate_series(8, 18, 2) h \
+                 ON CONFLICT (branch_id, day_of_week, start_time) DO NOTHING",
+            )
+            .execute(conn)
+            .await?;
+            Ok::<_, diesel::result::Error>(())
+        })
+        .await
+        .map_err(error::infra)?;
+        Ok(report)
+    }
+}
+
+/// `$1` generated products named from English and Hebrew word lists, spread over the
+/// categories (SKU `GEN-nnnnnnn`, so re-running adds nothing).
+const GENERATE_PRODUCTS: &str = "\
+WITH words AS (SELECT \
+    ARRAY['Fresh','Organic','Classic','Premium','Light','Spicy','Sweet','Smoked','Crunchy','Creamy','Golden','Wild','Rustic','Natural','Family','Mini','Extra','Home-style','Roasted','Zesty'] AS adj, \
+    ARRAY['טרי','אורגני','קלאסי','פרימיום','לייט','חריף','מתוק','מעושן','פריך','קרמי','זהוב','בר','כפרי','טבעי','משפחתי','מיני','אקסטרה','ביתי','קלוי','חמצמץ'] AS adj_he, \
+    ARRAY['Tomato Sauce','Cheese','Cookies','Crackers','Granola Bar','Hummus','Salad','Juice','Yogurt','Soup','Noodles','Rice Cakes','Olives','Pickles','Muffins','Pretzels','Coffee','Tea','Lentils','Dates'] AS noun, \
+    ARRAY['רוטב עגבניות','גבינה','עוגיות','קרקרים','חטיף גרנולה','חומוס','סלט','מיץ','יוגורט','מרק','אטריות','פריכיות','זיתים','חמוצים','מאפינס','בייגלה','קפה','תה','עדשים','תמרים'] AS noun_he, \
+    (SELECT array_agg(id ORDER BY id) FROM categories) AS cats) \
+INSERT INTO products (name, sku, category_id, price, unit, description, bin_location, image_url, is_organic) \
+SELECT adj[1 + i % 20] || ' ' || noun[1 + (i / 20) % 20] || ' ' || i, \
+       'GEN-' || lpad(i::text, 7, '0'), \
+       cats[1 + i % array_length(cats, 1)], \
+       round((1 + (i * 7919) % 19999 / 100.0)::numeric, 2), \
+       'unit', \
+       noun_he[1 + (i / 20) % 20] || ' ' || adj_he[1 + i % 20] || ' — generated product ' || i, \
+       'G-' || lpad((i % 1000)::text, 3, '0'), \
+       'https://images.mami.example/products/gen-' || i || '.jpg', \
+       i % 5 = 0 \
+FROM words, generate_series(1, $1) AS i \
+ON CONFLICT (sku) DO NOTHING";

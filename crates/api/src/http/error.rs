@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use mami_domain::identity::{AuthError, ChangePasswordError, LoginError, RegisterError};
-use mami_domain::{FieldError, InfraError, ValidationErrors};
+use mami_domain::{DomainError, FieldError, InfraError, ValidationErrors};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -256,6 +256,29 @@ impl From<ChangePasswordError> for ApiError {
                 ApiError::auth_required("Authenticated user not found")
             }
             ChangePasswordError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound { code, message } => {
+                ApiError::new(StatusCode::NOT_FOUND, code, message)
+            }
+            DomainError::Conflict {
+                code,
+                message,
+                details,
+            } => ApiError::new(StatusCode::CONFLICT, code, message).with_details(details),
+            DomainError::Forbidden { code, message } => {
+                ApiError::new(StatusCode::FORBIDDEN, code, message)
+            }
+            DomainError::Validation(errors) => errors.into(),
+            DomainError::BadRequest { code, message } => {
+                ApiError::new(StatusCode::BAD_REQUEST, code, message)
+            }
+            DomainError::Internal(e) => e.into(),
         }
     }
 }

@@ -269,7 +269,9 @@ pub struct User {
     pub password_hash: PasswordHash,
     /// Tokens issued under an older version are revoked.
     pub token_version: i32,
+    pub default_branch_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// The authenticated caller of a request, loaded from the database (never from token claims).

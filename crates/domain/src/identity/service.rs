@@ -327,7 +327,9 @@ mod tests {
             is_active: active,
             password_hash: PasswordHash("$argon2id$stored".into()),
             token_version: 3,
+            default_branch_id: None,
             created_at: Utc::now(),
+            updated_at: Utc::now(),
         }
     }
 

@@ -1,0 +1,415 @@
+//! `/admin/categories`, `/admin/products`: catalog administration (MANAGER, ADMIN).
+
+use actix_web::{HttpResponse, patch, post, web};
+use mami_domain::catalog::{
+    CategoryPatch, MAX_PRICE, NewCategory, NewProduct, ProductPatch, parse_name, parse_sku,
+    parse_text,
+};
+use mami_domain::{FieldError, Money, ValidationErrors};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::dto::{CategoryDto, ProductDto};
+use crate::app::AppState;
+use crate::auth::Authenticated;
+use crate::http::params::{nullable, query_bool, toggle_flag};
+use crate::http::{ApiError, ValidJson, ValidQuery, created, ok};
+use crate::openapi::{Data, ErrorEnvelope};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_category)
+        .service(update_category)
+        .service(toggle_category)
+        .service(create_product)
+        .service(update_product)
+        .service(toggle_product);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryBody {
+    /// 2..50 characters.
+    pub name: String,
+    /// At most 300 characters.
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub icon_slug: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryPatchBody {
+    pub name: Option<String>,
+    /// `null` clears it; absent leaves it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub icon_slug: Option<Option<String>>,
+}
+
+fn slug(field: &str, raw: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
+    let v = errors.check(parse_text(field, raw, 64)).flatten()?;
+    if v.chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        Some(v)
+    } else {
+        errors.push(FieldError::new(
+            &[field],
+            "string_pattern_mismatch",
+            "Use lower-case letters, digits, '_' and '-'",
+        ));
+        None
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ToggleQuery {
+    /// `true` or `false`.
+    pub active: Option<String>,
+}
+
+/// Creates a category.
+#[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = CategoryBody,
+    responses((status = 201, body = inline(Data<CategoryDto>)), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_CATEGORY")))]
+#[post("/categories")]
+pub async fn create_category(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: ValidJson<CategoryBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let mut errors = ValidationErrors::default();
+    let name = errors.check(parse_name("name", &b.name, 50));
+    let description = errors
+        .check(parse_text("description", b.description.as_deref(), 300))
+        .flatten();
+    let icon_slug = slug("icon_slug", b.icon_slug.as_deref(), &mut errors);
+    errors.clone().into_result()?;
+    let new = NewCategory {
+        name: name.unwrap_or_default(),
+        description,
+        icon_slug,
+    };
+    Ok(created(CategoryDto::from(
+        state.catalog.create_category(new, &auth.context()).await?,
+    )))
+}
+
+/// Changes a category; omitted fields stay as they are.
+#[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = CategoryPatchBody,
+    responses((status = 200, body = inline(Data<CategoryDto>)), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+#[patch("/categories/{id}")]
+pub async fn update_category(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<i64>,
+    body: ValidJson<CategoryPatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let mut errors = ValidationErrors::default();
+    let name = b
+        .name
+        .as_deref()
+        .and_then(|n| errors.check(parse_name("name", n, 50)));
+    let description = b.description.map(|d| {
+        errors
+            .check(parse_text("description", d.as_deref(), 300))
+            .flatten()
+    });
+    let icon_slug = b
+        .icon_slug
+        .map(|s| slug("icon_slug", s.as_deref(), &mut errors));
+    errors.into_result()?;
+    let patch = CategoryPatch {
+        name,
+        description,
+        icon_slug,
+    };
+    if patch == CategoryPatch::default() {
+        return Err(ApiError::bad_request("Missing JSON body"));
+    }
+    Ok(ok(CategoryDto::from(
+        state
+            .catalog
+            .update_category(path.into_inner(), patch, &auth.context())
+            .await?,
+    )))
+}
+
+/// Activates or deactivates a category (`?active=true|false`, required).
+#[utoipa::path(tag = "admin catalog", security(("bearer" = [])), params(ToggleQuery),
+    responses((status = 200, body = inline(Data<CategoryDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+#[patch("/categories/{id}/toggle")]
+pub async fn toggle_category(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<i64>,
+    q: ValidQuery<ToggleQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let active = query_bool("active", q.0.active.as_deref())?.ok_or_else(|| {
+        ApiError::validation(vec![FieldError::new(
+            &["query", "active"],
+            "missing",
+            "Field required",
+        )])
+    })?;
+    Ok(ok(CategoryDto::from(
+        state
+            .catalog
+            .set_category_active(path.into_inner(), active, &auth.context())
+            .await?,
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBody {
+    /// 2..100 characters.
+    pub name: String,
+    /// 2..32 of `A-Z a-z 0-9 -` (stored upper-case).
+    pub sku: String,
+    /// More than 0, at most 10000; a number or a string with two decimals.
+    #[schema(value_type = String, example = "6.90")]
+    pub price: Value,
+    pub category_id: i64,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub old_price: Option<Value>,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub nutritional_info: Option<Value>,
+    #[serde(default)]
+    pub is_organic: Option<bool>,
+    #[serde(default)]
+    pub bin_location: Option<String>,
+    #[serde(default)]
+    pub image_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatchBody {
+    pub name: Option<String>,
+    pub sku: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub price: Option<Value>,
+    pub category_id: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub old_price: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub unit: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Object>)]
+    pub nutritional_info: Option<Option<Value>>,
+    pub is_organic: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub bin_location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub image_url: Option<Option<String>>,
+}
+
+fn price(field: &str, v: &Value, errors: &mut ValidationErrors) -> Option<Money> {
+    errors.check(Money::parse_json(field, v, Money(1), MAX_PRICE))
+}
+
+fn category(v: i64, errors: &mut ValidationErrors) -> Option<i64> {
+    if v < 1 {
+        errors.push(FieldError::new(
+            &["category_id"],
+            "greater_than",
+            "Input should be greater than 0",
+        ));
+        return None;
+    }
+    Some(v)
+}
+
+fn nutrition(v: Option<Value>, errors: &mut ValidationErrors) -> Option<Value> {
+    match v {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(o)) => Some(Value::Object(o)),
+        Some(_) => {
+            errors.push(FieldError::new(
+                &["nutritional_info"],
+                "dict_type",
+                "Input should be an object",
+            ));
+            None
+        }
+    }
+}
+
+fn url(field: &str, v: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
+    let v = errors.check(parse_text(field, v, 256)).flatten()?;
+    if v.starts_with("https://") || v.starts_with("http://") || v.starts_with('/') {
+        Some(v)
+    } else {
+        errors.push(FieldError::new(
+            &[field],
+            "url_parsing",
+            "Input should be an http(s) URL or an absolute path",
+        ));
+        None
+    }
+}
+
+/// Creates a product (inactive categories are accepted).
+#[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = ProductBody,
+    responses((status = 201, body = inline(Data<ProductDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope, description = "Category not found"),
+    (status = 409, body = ErrorEnvelope, description = "DUPLICATE_SKU")))]
+#[post("/products")]
+pub async fn create_product(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: ValidJson<ProductBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let mut e = ValidationErrors::default();
+    let name = e.check(parse_name("name", &b.name, 100));
+    let sku = e.check(parse_sku("sku", &b.sku));
+    let price_v = price("price", &b.price, &mut e);
+    let category_id = category(b.category_id, &mut e);
+    let old_price = match b.old_price {
+        None | Some(Value::Null) => None,
+        Some(v) => price("old_price", &v, &mut e),
+    };
+    let new_description = e
+        .check(parse_text("description", b.description.as_deref(), 1000))
+        .flatten();
+    let unit = e.check(parse_text("unit", b.unit.as_deref(), 24)).flatten();
+    let bin_location = e
+        .check(parse_text("bin_location", b.bin_location.as_deref(), 64))
+        .flatten();
+    let image_url = url("image_url", b.image_url.as_deref(), &mut e);
+    let nutritional_info = nutrition(b.nutritional_info, &mut e);
+    e.clone().into_result()?;
+    let (Some(name), Some(sku), Some(price_v), Some(category_id)) =
+        (name, sku, price_v, category_id)
+    else {
+        return Err(e.into());
+    };
+    let new = NewProduct {
+        name,
+        sku,
+        category_id,
+        price: price_v,
+        old_price,
+        unit,
+        nutritional_info,
+        is_organic: b.is_organic.unwrap_or(false),
+        description: new_description,
+        bin_location,
+        image_url,
+    };
+    let view = state
+        .catalog
+        .create_product(new, &auth.context())
+        .await
+        .map_err(duplicate_sku_is_400)?;
+    Ok(created(ProductDto::from(view)))
+}
+
+/// The reference answers a duplicate SKU on create with 400 (kept); on update it is 409.
+fn duplicate_sku_is_400(e: mami_domain::DomainError) -> ApiError {
+    match e {
+        mami_domain::DomainError::Conflict {
+            code: "DUPLICATE_SKU",
+            message,
+            ..
+        } => ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "DUPLICATE_SKU",
+            message,
+        ),
+        other => other.into(),
+    }
+}
+
+/// Changes a product; omitted fields stay as they are, `null` clears an optional one.
+#[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = ProductPatchBody,
+    responses((status = 200, body = inline(Data<ProductDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_SKU")))]
+#[patch("/products/{id}")]
+pub async fn update_product(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<i64>,
+    body: ValidJson<ProductPatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.0;
+    let mut e = ValidationErrors::default();
+    let patch = ProductPatch {
+        name: b
+            .name
+            .as_deref()
+            .and_then(|n| e.check(parse_name("name", n, 100))),
+        sku: b.sku.as_deref().and_then(|s| e.check(parse_sku("sku", s))),
+        category_id: b.category_id.and_then(|c| category(c, &mut e)),
+        price: b.price.as_ref().and_then(|p| price("price", p, &mut e)),
+        old_price: b.old_price.map(|o| match o {
+            None | Some(Value::Null) => None,
+            Some(v) => price("old_price", &v, &mut e),
+        }),
+        unit: b
+            .unit
+            .map(|u| e.check(parse_text("unit", u.as_deref(), 24)).flatten()),
+        nutritional_info: b.nutritional_info.map(|n| nutrition(n, &mut e)),
+        is_organic: b.is_organic,
+        description: b.description.map(|d| {
+            e.check(parse_text("description", d.as_deref(), 1000))
+                .flatten()
+        }),
+        bin_location: b.bin_location.map(|v| {
+            e.check(parse_text("bin_location", v.as_deref(), 64))
+                .flatten()
+        }),
+        image_url: b.image_url.map(|v| url("image_url", v.as_deref(), &mut e)),
+    };
+    e.into_result()?;
+    if patch.is_empty() {
+        return Err(ApiError::bad_request("Missing JSON body"));
+    }
+    Ok(ok(ProductDto::from(
+        state
+            .catalog
+            .update_product(path.into_inner(), patch, &auth.context())
+            .await?,
+    )))
+}
+
+/// Activates or deactivates a product: only `?active=false` deactivates (reference semantics).
+#[utoipa::path(tag = "admin catalog", security(("bearer" = [])), params(ToggleQuery),
+    responses((status = 200, body = inline(Data<ProductDto>)), (status = 404, body = ErrorEnvelope)))]
+#[patch("/products/{id}/toggle")]
+pub async fn toggle_product(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<i64>,
+    q: ValidQuery<ToggleQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let active = toggle_flag(q.0.active.as_deref());
+    Ok(ok(ProductDto::from(
+        state
+            .catalog
+            .set_product_active(path.into_inner(), active, &auth.context())
+            .await?,
+    )))
+}

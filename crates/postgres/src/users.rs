@@ -1,0 +1,154 @@
+//! [`UserDirectory`] on PostgreSQL.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use mami_domain::DomainError;
+use mami_domain::audit::AuditEntry;
+use mami_domain::identity::{Role, User, UserDirectory, UserFilter, UserId, UserPatch};
+use serde_json::json;
+
+use crate::error::{TxErr, domain};
+use crate::identity::{DbRole, UserRow};
+use crate::schema::users;
+use crate::{Database, audit};
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+struct UserChanges {
+    role: Option<DbRole>,
+    is_active: Option<bool>,
+    full_name: Option<String>,
+    phone: Option<Option<String>>,
+    updated_at: chrono::DateTime<Utc>,
+}
+
+fn visible(u: &User) -> serde_json::Value {
+    json!({"role": u.role.as_str(), "is_active": u.is_active, "full_name": u.full_name, "phone": u.phone})
+}
+
+/// User administration in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgUserDirectory {
+    db: Database,
+}
+
+impl PgUserDirectory {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl UserDirectory for PgUserDirectory {
+    async fn list_users(
+        &self,
+        filter: UserFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<User>, i64), DomainError> {
+        let mut conn = self.db.conn().await?;
+        macro_rules! filtered {
+            ($q:expr) => {{
+                let mut q = $q;
+                if let Some(text) = &filter.q {
+                    let pattern = format!(
+                        "%{}%",
+                        text.to_lowercase()
+                            .replace('\\', "\\\\")
+                            .replace('%', "\\%")
+                            .replace('_', "\\_")
+                    );
+                    q = q.filter(
+                        lower(users::email)
+                            .like(pattern.clone())
+                            .or(lower(users::full_name).like(pattern)),
+                    );
+                }
+                if let Some(r) = filter.role {
+                    q = q.filter(users::role.eq(DbRole::from(r)));
+                }
+                if let Some(a) = filter.is_active {
+                    q = q.filter(users::is_active.eq(a));
+                }
+                q
+            }};
+        }
+        let total: i64 = filtered!(users::table.count().into_boxed())
+            .get_result(&mut conn)
+            .await
+            .map_err(domain)?;
+        let rows: Vec<UserRow> = filtered!(users::table.select(UserRow::as_select()).into_boxed())
+            .order((users::created_at.desc(), users::id.desc()))
+            .limit(limit)
+            .offset(offset)
+            .load(&mut conn)
+            .await
+            .map_err(domain)?;
+        Ok((rows.into_iter().map(User::from).collect(), total))
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>, DomainError> {
+        let mut conn = self.db.conn().await?;
+        users::table
+            .find(id.0)
+            .select(UserRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map(|r| r.map(User::from))
+            .map_err(domain)
+    }
+
+    async fn update_user(
+        &self,
+        id: UserId,
+        expected_role: Role,
+        expected_active: bool,
+        patch: UserPatch,
+        audit_entry: AuditEntry,
+    ) -> Result<User, DomainError> {
+        let mut conn = self.db.conn().await?;
+        conn.transaction(async |conn| {
+            let old: User = users::table
+                .find(id.0)
+                .for_update()
+                .select(UserRow::as_select())
+                .first(conn)
+                .await
+                .optional()?
+                .map(User::from)
+                .ok_or_else(|| DomainError::not_found("USER_NOT_FOUND", "User not found"))?;
+            if old.role != expected_role || old.is_active != expected_active {
+                return Err(TxErr(DomainError::conflict(
+                    "USER_CHANGED",
+                    "The user was changed meanwhile; reload and try again",
+                )));
+            }
+            let row: UserRow = diesel::update(users::table.find(id.0))
+                .set(UserChanges {
+                    role: patch.role.map(DbRole::from),
+                    is_active: patch.is_active,
+                    full_name: patch.full_name.clone(),
+                    phone: patch.phone.clone(),
+                    updated_at: Utc::now(),
+                })
+                .returning(UserRow::as_returning())
+                .get_result(conn)
+                .await?;
+            let new = User::from(row);
+            audit::insert(
+                conn,
+                &audit_entry.with_change(Some(visible(&old)), Some(visible(&new))),
+                None,
+            )
+            .await?;
+            Ok::<_, TxErr>(new)
+        })
+        .await
+        .map_err(|TxErr(e)| e)
+    }
+}
