@@ -81,9 +81,13 @@ ensure() {
     pwfile="$(mktemp)"
     printf '%s\n' "$password" >"$pwfile"
     [ "$(id -u)" = "0" ] && chown "$run_user" "$pwfile"
-    as_user "$bindir/initdb" -D "$data" --username="$user_name" --pwfile="$pwfile" \
-      --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
-      || { rm -f "$pwfile"; log "initdb failed: see $dir/initdb.log"; exit 1; }
+    # A UTF-8 character class (C.UTF-8) lets pg_trgm index Hebrew text; plain C is the fallback.
+    local common=(-D "$data" --username="$user_name" --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8)
+    if ! as_user "$bindir/initdb" "${common[@]}" --locale=C.UTF-8 >"$dir/initdb.log" 2>&1; then
+      rm -rf "$data" && mkdir -p "$data" && { [ "$(id -u)" != "0" ] || chown "$run_user" "$data"; }
+      as_user "$bindir/initdb" "${common[@]}" --no-locale >"$dir/initdb.log" 2>&1 \
+        || { rm -f "$pwfile"; log "initdb failed: see $dir/initdb.log"; exit 1; }
+    fi
     rm -f "$pwfile"
     cat >>"$data/postgresql.conf" <<CONF
 # local-pg.sh: a private development and test cluster
@@ -95,6 +99,7 @@ shared_buffers = 256MB
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+random_page_cost = 1.1
 CONF
   fi
   mkdir -p "$sock"

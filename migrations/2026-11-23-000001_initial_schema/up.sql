@@ -318,7 +318,9 @@ CREATE TABLE audit (
     context        JSONB,
     actor_user_id  BIGINT REFERENCES users (id),
     request_id     VARCHAR(128),
-    created_at     TIMESTAMPTZ NOT NULL DEFAULT now()
+    -- The moment of the write (not of the transaction's start), so that the trail orders
+    -- changes of one row as they were applied under its lock.
+    created_at     TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX ix_audit_entity ON audit (entity_type, entity_id, created_at DESC);
 CREATE INDEX ix_audit_action ON audit (action, created_at DESC);
