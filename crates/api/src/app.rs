@@ -14,14 +14,15 @@ use mami_domain::Money;
 use mami_domain::analytics::RevenueReport;
 use mami_domain::audit::AuditLog;
 use mami_domain::branches::BranchService;
+use mami_domain::cart::CartService;
 use mami_domain::catalog::CatalogService;
 use mami_domain::identity::{IdentityService, UserAdminService};
 use mami_domain::inventory::InventoryService;
 use mami_domain::settings::{SettingsDefaults, SettingsService};
 use mami_domain::wishlist::WishlistStore;
 use mami_postgres::{
-    Database, PgAuditLog, PgBranchStore, PgCatalogStore, PgIdentityStore, PgInventoryStore,
-    PgRevenueReport, PgSettingsStore, PgUserDirectory, PgWishlistStore,
+    Database, PgAuditLog, PgBranchStore, PgCartStore, PgCatalogStore, PgIdentityStore,
+    PgInventoryStore, PgRevenueReport, PgSettingsStore, PgUserDirectory, PgWishlistStore,
 };
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
@@ -49,6 +50,7 @@ pub struct AppState {
     pub users: UserAdminService,
     pub revenue: Arc<dyn RevenueReport>,
     pub wishlist: Arc<dyn WishlistStore>,
+    pub cart: CartService,
 }
 
 impl AppState {
@@ -79,6 +81,10 @@ impl AppState {
             users: UserAdminService::new(Arc::new(PgUserDirectory::new(db.clone()))),
             revenue: Arc::new(PgRevenueReport::new(db.clone())),
             wishlist: Arc::new(PgWishlistStore::new(db.clone())),
+            cart: CartService::new(
+                Arc::new(PgCartStore::new(db.clone())),
+                config.delivery_source_branch_id,
+            ),
             config: Arc::new(config),
             db,
             tokens,

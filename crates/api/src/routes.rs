@@ -7,6 +7,7 @@ pub mod admin_users;
 pub mod audit;
 pub mod auth;
 pub mod branches;
+pub mod cart;
 pub mod catalog;
 pub mod dto;
 pub mod health;
@@ -27,6 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(scope("/auth").configure(auth::configure))
         .service(scope("/catalog").configure(catalog::configure))
         .service(scope("/store").configure(store::configure))
+        .service(scope("/cart").configure(cart::configure))
         .configure(branches::configure)
         .service(
             scope("/admin")

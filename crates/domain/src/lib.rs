@@ -7,6 +7,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod branches;
+pub mod cart;
 pub mod catalog;
 pub mod identity;
 pub mod inventory;

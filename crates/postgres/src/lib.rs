@@ -4,6 +4,7 @@
 mod audit;
 mod audit_log;
 mod branches;
+mod cart;
 mod catalog;
 mod error;
 mod identity;
@@ -28,6 +29,7 @@ use mami_domain::InfraError;
 
 pub use audit_log::PgAuditLog;
 pub use branches::PgBranchStore;
+pub use cart::PgCartStore;
 pub use catalog::PgCatalogStore;
 pub use identity::PgIdentityStore;
 pub use inventory::PgInventoryStore;

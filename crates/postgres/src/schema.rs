@@ -9,6 +9,10 @@ pub mod sql_types {
     #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
     #[diesel(postgres_type(name = "token_type"))]
     pub struct TokenType;
+
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "cart_status"))]
+    pub struct CartStatus;
 }
 
 diesel::table! {
@@ -170,5 +174,35 @@ diesel::allow_tables_to_appear_in_same_query!(
     inventory,
     delivery_slots,
     global_settings,
-    wishlist_items
+    wishlist_items,
+    carts,
+    cart_items
 );
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::CartStatus;
+
+    carts (id) {
+        id -> Int8,
+        user_id -> Int8,
+        status -> CartStatus,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    cart_items (id) {
+        id -> Int8,
+        cart_id -> Int8,
+        product_id -> Int8,
+        quantity -> Int4,
+        unit_price -> Numeric,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(cart_items -> carts (cart_id));
+diesel::joinable!(cart_items -> products (product_id));

@@ -1,0 +1,252 @@
+//! The cart: shape, stock rules, ownership, audit, and concurrent adds that all count.
+
+use diesel_async::RunQueryDsl;
+use futures_util::future::join_all;
+use mami_domain::identity::Role;
+use mami_tests::{TestApp, error_code, send};
+use serde_json::{Value, json};
+
+type R = anyhow::Result<()>;
+
+async fn set_stock(
+    app: &TestApp,
+    product: i64,
+    warehouse: i64,
+    elsewhere: i64,
+) -> anyhow::Result<()> {
+    let mut c = app.conn().await?;
+    diesel::sql_query(format!(
+        "UPDATE inventory SET available_quantity = CASE WHEN branch_id = 1 THEN {warehouse} ELSE {elsewhere} END WHERE product_id = {product}"
+    ))
+    .execute(&mut c)
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn cart_lifecycle_with_reference_shapes_and_audit() -> R {
+    let app = TestApp::spawn().await?;
+    let t = app.token(Role::Customer).await?;
+    let (s, _, b) = send(app.client.get(app.url("/api/v1/cart")).bearer_auth(&t)).await?;
+    assert_eq!(
+        (
+            s,
+            b["data"]["total_amount"].as_str(),
+            b["data"]["items"].as_array().map(Vec::len)
+        ),
+        (200, Some("0.00"), Some(0))
+    );
+    let cart_id = b["data"]["id"].clone();
+
+    let add = |p: i64, q: i64| {
+        app.client
+            .post(app.url("/api/v1/cart/items"))
+            .bearer_auth(&t)
+            .json(&json!({"product_id": p, "quantity": q}))
+    };
+    let (s, _, b) = send(add(1, 2)).await?;
+    assert_eq!(s, 201, "{b}");
+    let (s, _, b) = send(add(3, 1)).await?;
+    assert_eq!(s, 201);
+    let cart = &b["data"];
+    assert_eq!(cart["id"], cart_id, "one cart per customer");
+    assert_eq!(
+        cart["total_amount"], "22.70",
+        "2 × 7.90 (tomatoes) + 1 × 6.90 (cucumbers)"
+    );
+    let line = &cart["items"][0];
+    for k in [
+        "id",
+        "product_id",
+        "quantity",
+        "unit_price",
+        "product_name",
+        "product_image",
+    ] {
+        assert!(line.get(k).is_some(), "{k}");
+    }
+    assert_eq!(line["unit_price"], "7.90");
+    let item = line["id"].as_i64().unwrap_or_default();
+
+    let (s, _, b) = send(
+        app.client
+            .put(app.url(&format!("/api/v1/cart/items/{item}")))
+            .bearer_auth(&t)
+            .json(&json!({"product_id": 1, "quantity": 5})),
+    )
+    .await?;
+    assert_eq!(
+        (s, b["data"]["items"][0]["quantity"].as_i64()),
+        (200, Some(5))
+    );
+
+    // Someone else's line is "not found".
+    let other = app.token(Role::Employee).await?;
+    let (s, _, b) = send(
+        app.client
+            .put(app.url(&format!("/api/v1/cart/items/{item}")))
+            .bearer_auth(&other)
+            .json(&json!({"quantity": 1})),
+    )
+    .await?;
+    assert_eq!((s, error_code(s, &b).as_str()), (404, "NOT_FOUND"));
+    let (s, _, b) = send(
+        app.client
+            .delete(app.url(&format!("/api/v1/cart/items/{item}")))
+            .bearer_auth(&other),
+    )
+    .await?;
+    assert_eq!(
+        (s, b["error"]["message"].as_str()),
+        (404, Some("Cart item not found"))
+    );
+
+    let (s, _, b) = send(
+        app.client
+            .delete(app.url(&format!("/api/v1/cart/items/{item}")))
+            .bearer_auth(&t),
+    )
+    .await?;
+    assert_eq!(
+        (s, b["data"]["items"].as_array().map(Vec::len)),
+        (200, Some(1))
+    );
+    let (s, _, b) = send(app.client.delete(app.url("/api/v1/cart")).bearer_auth(&t)).await?;
+    assert_eq!((s, b["data"]["total_amount"].as_str()), (200, Some("0.00")));
+
+    let (_, _, audit) = send(
+        app.client
+            .get(app.url("/api/v1/admin/audit?entityType=cart&limit=100"))
+            .bearer_auth(app.token(Role::Admin).await?),
+    )
+    .await?;
+    let actions: Vec<&str> = audit["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "CLEAR",
+            "DELETE_ITEM",
+            "UPDATE_ITEM",
+            "ADD_ITEM",
+            "ADD_ITEM"
+        ]
+    );
+    let update = &audit["data"][2];
+    assert_eq!(
+        (
+            update["old_value"]["quantity"].as_i64(),
+            update["new_value"]["quantity"].as_i64()
+        ),
+        (Some(2), Some(5))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn stock_rules_follow_the_reference() -> R {
+    let app = TestApp::spawn().await?;
+    let t = app.token(Role::Customer).await?;
+    let add = |p: i64, q: i64| {
+        app.client
+            .post(app.url("/api/v1/cart/items"))
+            .bearer_auth(&t)
+            .json(&json!({"product_id": p, "quantity": q}))
+    };
+
+    set_stock(&app, 10, 3, 50).await?;
+    let (s, _, b) = send(add(10, 3)).await?;
+    assert_eq!(s, 201, "{b}");
+    let (s, _, b) = send(add(10, 1)).await?;
+    assert_eq!(
+        (s, error_code(s, &b).as_str()),
+        (409, "OUT_OF_STOCK_DELIVERY_BRANCH"),
+        "the whole line must fit the warehouse"
+    );
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("out of stock"))
+    );
+
+    set_stock(&app, 11, 0, 0).await?;
+    let (s, _, b) = send(add(11, 1)).await?;
+    assert_eq!(
+        (s, error_code(s, &b).as_str()),
+        (400, "OUT_OF_STOCK_ANYWHERE")
+    );
+
+    let mut c = app.conn().await?;
+    diesel::sql_query("UPDATE products SET is_active = false WHERE id = 12")
+        .execute(&mut c)
+        .await?;
+    let (s, _, b) = send(add(12, 1)).await?;
+    assert_eq!((s, error_code(s, &b).as_str()), (404, "PRODUCT_INACTIVE"));
+    let (s, _, b) = send(add(99999, 1)).await?;
+    assert_eq!((s, error_code(s, &b).as_str()), (404, "PRODUCT_INACTIVE"));
+
+    for bad in [
+        json!({"product_id": 1, "quantity": 0}),
+        json!({"product_id": 1, "quantity": 10001}),
+        json!({"product_id": 0, "quantity": 1}),
+        json!({"quantity": 1}),
+        json!({"product_id": 1, "quantity": "2"}),
+        json!({"product_id": 1, "quantity": 1, "x": 1}),
+    ] {
+        let (s, _, b) = send(
+            app.client
+                .post(app.url("/api/v1/cart/items"))
+                .bearer_auth(&t)
+                .json(&bad),
+        )
+        .await?;
+        assert_eq!(
+            (s, error_code(s, &b).as_str()),
+            (400, "VALIDATION_ERROR"),
+            "{bad}"
+        );
+    }
+    let (s, _, _) = send(
+        app.client
+            .put(app.url("/api/v1/cart/items/abc"))
+            .bearer_auth(&t)
+            .json(&json!({"quantity": 1})),
+    )
+    .await?;
+    assert_eq!(s, 400);
+    let (s, _, _) = send(app.client.get(app.url("/api/v1/cart"))).await?;
+    assert_eq!(s, 401);
+    Ok(())
+}
+
+#[tokio::test]
+async fn parallel_adds_of_one_product_all_count() -> R {
+    let app = TestApp::spawn_with(&[("DATABASE_POOL_SIZE", "16")]).await?;
+    let t = app.token(Role::Customer).await?;
+    set_stock(&app, 20, 100, 0).await?;
+    let adds = (0..6).map(|_| {
+        send(
+            app.client
+                .post(app.url("/api/v1/cart/items"))
+                .bearer_auth(&t)
+                .json(&json!({"product_id": 20, "quantity": 1})),
+        )
+    });
+    for r in join_all(adds).await {
+        let (s, _, b) = r?;
+        assert_eq!(s, 201, "{b}");
+    }
+    let (_, _, b) = send(app.client.get(app.url("/api/v1/cart")).bearer_auth(&t)).await?;
+    let lines: Vec<&Value> = b["data"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(lines.len(), 1, "one line per product");
+    assert_eq!(lines[0]["quantity"], 6);
+    Ok(())
+}
