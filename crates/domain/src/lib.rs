@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod identity;
 pub mod inventory;
 pub mod money;
+pub mod payments;
 pub mod settings;
 pub mod validation;
 pub mod wishlist;

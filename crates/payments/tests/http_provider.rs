@@ -1,0 +1,188 @@
+//! The HTTP adapter against a wiremock server: requests, idempotency keys and every outcome.
+
+use std::time::Duration;
+
+use mami_domain::Money;
+use mami_domain::payments::{CardInput, IntentStatus, PaymentProvider, ProviderError};
+use mami_payments::{HttpPaymentProvider, ProviderConfig};
+use serde_json::json;
+use wiremock::matchers::{body_string_contains, header, header_exists, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn provider(base: &str) -> HttpPaymentProvider {
+    HttpPaymentProvider::new(ProviderConfig {
+        base_url: base.to_owned(),
+        secret_key: "sk_test_123".into(),
+        connect_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_millis(300),
+        currency: "ils".into(),
+    })
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn intent(status: &str) -> serde_json::Value {
+    json!({"id": "pi_1", "object": "payment_intent", "status": status, "amount": 4590, "amount_capturable": 4590, "amount_received": 0})
+}
+
+#[tokio::test]
+async fn authorize_sends_a_manual_capture_intent_with_the_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .and(header("Idempotency-Key", "order-7-auth"))
+        .and(header("authorization", "Bearer sk_test_123"))
+        .and(body_string_contains("capture_method=manual"))
+        .and(body_string_contains("amount=4590"))
+        .and(body_string_contains("confirm=true"))
+        .and(body_string_contains("payment_method=pm_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(intent("requires_capture")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let pi = provider(&server.uri())
+        .authorize(
+            "pm_1".into(),
+            Money(4590),
+            "order-7-auth".into(),
+            "order 7".into(),
+        )
+        .await;
+    let pi = pi.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (pi.id.as_str(), pi.status, pi.amount_capturable),
+        ("pi_1", IntentStatus::RequiresCapture, Money(4590))
+    );
+}
+
+#[tokio::test]
+async fn outcomes_are_classified() {
+    type Check = fn(&ProviderError) -> bool;
+    let cases: Vec<(ResponseTemplate, Check)> = vec![
+        (
+            ResponseTemplate::new(402).set_body_json(json!({"error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}})),
+            |e| matches!(e, ProviderError::Declined { code, .. } if code == "insufficient_funds"),
+        ),
+        (ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "No such payment_method"}})), |e| matches!(e, ProviderError::InvalidRequest(_))),
+        (ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "Invalid API Key"}})), |e| matches!(e, ProviderError::Unauthorized)),
+        (ResponseTemplate::new(429), |e| matches!(e, ProviderError::RateLimited)),
+        (ResponseTemplate::new(500), |e| matches!(e, ProviderError::UnknownOutcome(_))),
+        (ResponseTemplate::new(503), |e| matches!(e, ProviderError::UnknownOutcome(_))),
+        (ResponseTemplate::new(409).set_body_json(json!({"error": {"message": "in progress"}})), |e| matches!(e, ProviderError::UnknownOutcome(_))),
+        (ResponseTemplate::new(200).set_body_json(intent("requires_capture")).set_delay(Duration::from_secs(2)), |e| {
+            matches!(e, ProviderError::UnknownOutcome(_))
+        }),
+    ];
+    for (template, check) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents"))
+            .respond_with(template)
+            .mount(&server)
+            .await;
+        let r = provider(&server.uri())
+            .authorize("pm_1".into(), Money(100), "k".into(), "r".into())
+            .await;
+        match r {
+            Err(e) => assert!(check(&e), "unexpected classification {e:?}"),
+            Ok(pi) => panic!("expected an error, got {pi:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_unavailable_and_a_read_5xx_is_unavailable() {
+    // Nothing listens on this port: the request never left.
+    let r = provider("http://127.0.0.1:9")
+        .authorize("pm_1".into(), Money(100), "k".into(), "r".into())
+        .await;
+    assert!(matches!(r, Err(ProviderError::Unavailable(_))), "{r:?}");
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_intents/pi_1"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    let r = provider(&server.uri()).retrieve("pi_1".into()).await;
+    assert!(
+        matches!(r, Err(ProviderError::Unavailable(_))),
+        "a failed read changed nothing: {r:?}"
+    );
+}
+
+#[tokio::test]
+async fn tokenize_capture_cancel_refund_and_retrieve() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_methods"))
+        .and(body_string_contains("card%5Bnumber%5D=4242424242424242"))
+        .and(header_exists("Idempotency-Key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "pm_9", "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents/pi_1/capture"))
+        .and(body_string_contains("amount_to_capture=3000"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "pi_1", "status": "succeeded", "amount": 4590, "amount_capturable": 0, "amount_received": 3000})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents/pi_2/cancel"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "pi_2", "status": "canceled", "amount": 100})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .and(body_string_contains("payment_intent=pi_1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "re_1", "status": "succeeded"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/payment_intents/pi_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(intent("requires_capture")))
+        .mount(&server)
+        .await;
+    let p = provider(&server.uri());
+    let card = CardInput::parse("4242 4242 4242 4242", 12, 2030, Some("123"), (2026, 11))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let token = p
+        .tokenize(card, "tok-1".into())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (
+            token.provider_token.as_str(),
+            token.brand.as_deref(),
+            token.last4.as_str()
+        ),
+        ("pm_9", Some("visa"), "4242")
+    );
+    let captured = p
+        .capture("pi_1".into(), Money(3000), "cap".into())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (captured.status, captured.amount_received),
+        (IntentStatus::Succeeded, Money(3000))
+    );
+    let canceled = p
+        .cancel("pi_2".into(), "void".into())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(canceled.status, IntentStatus::Canceled);
+    assert_eq!(
+        p.refund("pi_1".into(), Money(500), "ref".into())
+            .await
+            .ok()
+            .as_deref(),
+        Some("re_1")
+    );
+    assert_eq!(
+        p.retrieve("pi_1".into()).await.ok().map(|i| i.status),
+        Some(IntentStatus::RequiresCapture)
+    );
+}
