@@ -246,6 +246,8 @@ pub fn test_env(database_url: &str, extra: &[(&str, &str)]) -> Vec<(String, Stri
 /// The app served in-process on a random loopback port, over a fresh seeded database.
 pub struct TestApp {
     pub address: String,
+    /// The in-process payment provider simulator this app talks to.
+    pub paysim: String,
     pub db: Database,
     pub test_db: TestDb,
     pub config: Config,
@@ -261,8 +263,22 @@ impl TestApp {
     /// Serves with extra environment variables (for example `RATE_LIMIT_ENABLED=true`).
     pub async fn spawn_with(extra: &[(&str, &str)]) -> Result<Self> {
         let test_db = TestDb::new().await?;
-        let config =
-            Config::from_env(&test_env(&test_db.url, extra)).map_err(|e| anyhow!("{e}"))?;
+        let paysim_listener = TcpListener::bind("127.0.0.1:0")?;
+        let paysim = format!("http://{}", paysim_listener.local_addr()?);
+        let (_, paysim_server) = mami_paysim::serve(paysim_listener, 1)?;
+        tokio::spawn(paysim_server);
+        let mut env = test_env(
+            &test_db.url,
+            &[
+                ("PAYMENT_PROVIDER_URL", &paysim),
+                ("PAYMENT_PROVIDER_TIMEOUT_MS", "2000"),
+            ],
+        );
+        for (k, v) in extra {
+            env.retain(|(key, _)| key != k);
+            env.push(((*k).into(), (*v).into()));
+        }
+        let config = Config::from_env(&env).map_err(|e| anyhow!("{e}"))?;
         let db = Database::connect(
             &test_db.url,
             config.database_pool_size,
@@ -281,6 +297,7 @@ impl TestApp {
         let handle = server.handle();
         tokio::spawn(server);
         Ok(Self {
+            paysim,
             address: format!("http://127.0.0.1:{port}"),
             db,
             test_db,

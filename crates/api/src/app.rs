@@ -18,11 +18,15 @@ use mami_domain::cart::CartService;
 use mami_domain::catalog::CatalogService;
 use mami_domain::identity::{IdentityService, UserAdminService};
 use mami_domain::inventory::InventoryService;
+use mami_domain::payment_tokens::PaymentTokenService;
+use mami_domain::payments::PaymentProvider;
 use mami_domain::settings::{SettingsDefaults, SettingsService};
 use mami_domain::wishlist::WishlistStore;
+use mami_payments::{HttpPaymentProvider, ProviderConfig};
 use mami_postgres::{
     Database, PgAuditLog, PgBranchStore, PgCartStore, PgCatalogStore, PgIdentityStore,
-    PgInventoryStore, PgRevenueReport, PgSettingsStore, PgUserDirectory, PgWishlistStore,
+    PgInventoryStore, PgPaymentTokenStore, PgRevenueReport, PgSettingsStore, PgUserDirectory,
+    PgWishlistStore,
 };
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
@@ -51,6 +55,7 @@ pub struct AppState {
     pub revenue: Arc<dyn RevenueReport>,
     pub wishlist: Arc<dyn WishlistStore>,
     pub cart: CartService,
+    pub payment_tokens: PaymentTokenService,
 }
 
 impl AppState {
@@ -69,7 +74,21 @@ impl AppState {
             delivery_fee: money(&config.delivery_fee_under_min),
             free_threshold: Money::from_minor(20_000),
         };
+        let provider = HttpPaymentProvider::new(ProviderConfig {
+            base_url: config.payment_provider_url.clone(),
+            secret_key: config.payment_provider_secret_key.clone(),
+            connect_timeout: std::time::Duration::from_secs(2),
+            request_timeout: config.payment_provider_timeout,
+            currency: "ils".into(),
+        })
+        .map_err(mami_domain::InfraError::new)?;
+        let provider: Arc<dyn PaymentProvider> = Arc::new(provider);
         Ok(Self {
+            payment_tokens: PaymentTokenService::new(
+                Arc::new(PgPaymentTokenStore::new(db.clone())),
+                provider,
+                "stripe",
+            ),
             audit: Arc::new(PgAuditLog::new(db.clone())),
             catalog: CatalogService::new(Arc::new(PgCatalogStore::new(db.clone()))),
             branches: BranchService::new(

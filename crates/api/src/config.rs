@@ -71,6 +71,9 @@ pub struct Config {
     pub log_format: LogFormat,
     pub shutdown_timeout: Duration,
     pub workers: Option<usize>,
+    pub payment_provider_url: String,
+    pub payment_provider_secret_key: String,
+    pub payment_provider_timeout: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -82,6 +85,8 @@ impl std::fmt::Debug for Config {
             .field("jwt_secret", &"***")
             .field("delivery_source_branch_id", &self.delivery_source_branch_id)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("payment_provider_url", &self.payment_provider_url)
+            .field("payment_provider_secret_key", &"***")
             .finish_non_exhaustive()
     }
 }
@@ -392,7 +397,36 @@ impl Config {
             }
         };
 
+        let payment_provider_url = match env.get("PAYMENT_PROVIDER_URL") {
+            None if prod => return Err(err("PAYMENT_PROVIDER_URL", "is required in production")),
+            None => "http://127.0.0.1:12111".to_owned(),
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                u.trim_end_matches('/').to_owned()
+            }
+            Some(u) => {
+                return Err(err(
+                    "PAYMENT_PROVIDER_URL",
+                    format!("'{u}' is not an http(s) URL"),
+                ));
+            }
+        };
+        let payment_provider_secret_key = match env.get("PAYMENT_PROVIDER_SECRET_KEY") {
+            None if prod => {
+                return Err(err(
+                    "PAYMENT_PROVIDER_SECRET_KEY",
+                    "is required in production",
+                ));
+            }
+            None => "sk_test_paysim".to_owned(),
+            Some(k) => k,
+        };
+        let payment_timeout_ms: u64 =
+            parse_int(env, "PAYMENT_PROVIDER_TIMEOUT_MS", 10_000, 100, 120_000)?;
+
         Ok(Self {
+            payment_provider_url,
+            payment_provider_secret_key,
+            payment_provider_timeout: Duration::from_millis(payment_timeout_ms),
             app_env,
             database_url,
             database_pool_size,
@@ -504,6 +538,8 @@ mod tests {
                 ("JWT_SECRET_KEY", secret),
                 ("DELIVERY_SOURCE_BRANCH_ID", "1"),
                 ("CORS_ALLOWED_ORIGINS", cors),
+                ("PAYMENT_PROVIDER_URL", "https://api.stripe.com"),
+                ("PAYMENT_PROVIDER_SECRET_KEY", "sk_live_x"),
             ];
             Config::from_env(&env).err().map(|e| e.var)
         };
@@ -519,6 +555,8 @@ mod tests {
             ("DATABASE_URL", "postgres://u@h/db"),
             ("JWT_SECRET_KEY", strong),
             ("CORS_ALLOWED_ORIGINS", "https://shop.example"),
+            ("PAYMENT_PROVIDER_URL", "https://api.stripe.com"),
+            ("PAYMENT_PROVIDER_SECRET_KEY", "sk_live_x"),
         ];
         assert_eq!(
             Config::from_env(&no_branch).err().map(|e| e.var),

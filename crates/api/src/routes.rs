@@ -11,6 +11,7 @@ pub mod cart;
 pub mod catalog;
 pub mod dto;
 pub mod health;
+pub mod me;
 pub mod store;
 
 use mami_domain::identity::Role;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(scope("/catalog").configure(catalog::configure))
         .service(scope("/store").configure(store::configure))
         .service(scope("/cart").configure(cart::configure))
+        .service(scope("/me").configure(me::configure))
         .configure(branches::configure)
         .service(
             scope("/admin")

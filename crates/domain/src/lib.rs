@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod identity;
 pub mod inventory;
 pub mod money;
+pub mod payment_tokens;
 pub mod payments;
 pub mod settings;
 pub mod validation;
@@ -59,6 +60,15 @@ pub enum DomainError {
     /// A rule the reference answers with 400 and its own code.
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// The payment was refused (402).
+    #[error("{message}")]
+    PaymentDeclined {
+        message: String,
+        decline_code: String,
+    },
+    /// A dependency (the payment provider) is unavailable or its answer is unknown: retryable (503).
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
     #[error(transparent)]
     Internal(#[from] InfraError),
 }

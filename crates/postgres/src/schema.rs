@@ -176,7 +176,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     global_settings,
     wishlist_items,
     carts,
-    cart_items
+    cart_items,
+    payment_tokens
 );
 
 diesel::table! {
@@ -206,3 +207,20 @@ diesel::table! {
 
 diesel::joinable!(cart_items -> carts (cart_id));
 diesel::joinable!(cart_items -> products (product_id));
+
+diesel::table! {
+    payment_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        provider -> Varchar,
+        provider_token -> Varchar,
+        brand -> Nullable<Varchar>,
+        last4 -> Nullable<Varchar>,
+        exp_month -> Nullable<Int4>,
+        exp_year -> Nullable<Int4>,
+        is_default -> Bool,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}

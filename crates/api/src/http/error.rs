@@ -278,6 +278,16 @@ impl From<DomainError> for ApiError {
             DomainError::BadRequest { code, message } => {
                 ApiError::new(StatusCode::BAD_REQUEST, code, message)
             }
+            DomainError::PaymentDeclined {
+                message,
+                decline_code,
+            } => ApiError::new(StatusCode::PAYMENT_REQUIRED, "PAYMENT_DECLINED", message)
+                .with_details(json!({ "decline_code": decline_code })),
+            DomainError::Unavailable { code, message } => {
+                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+                e.retry_after = Some(2);
+                e
+            }
             DomainError::Internal(e) => e.into(),
         }
     }
