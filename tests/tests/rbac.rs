@@ -83,6 +83,8 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/api/v1/me/payment-tokens/{id}",
         Access::Authenticated,
     ),
+    ("POST", "/api/v1/checkout/preview", Access::Authenticated),
+    ("POST", "/api/v1/checkout/confirm", Access::Authenticated),
     ("GET", "/api/v1/branches", Access::Public),
     ("GET", "/api/v1/branches/delivery-source", Access::Public),
     ("GET", "/api/v1/delivery-slots", Access::Public),

@@ -16,6 +16,7 @@ use mami_domain::audit::AuditLog;
 use mami_domain::branches::BranchService;
 use mami_domain::cart::CartService;
 use mami_domain::catalog::CatalogService;
+use mami_domain::checkout::CheckoutService;
 use mami_domain::identity::{IdentityService, UserAdminService};
 use mami_domain::inventory::InventoryService;
 use mami_domain::payment_tokens::PaymentTokenService;
@@ -24,9 +25,9 @@ use mami_domain::settings::{SettingsDefaults, SettingsService};
 use mami_domain::wishlist::WishlistStore;
 use mami_payments::{HttpPaymentProvider, ProviderConfig};
 use mami_postgres::{
-    Database, PgAuditLog, PgBranchStore, PgCartStore, PgCatalogStore, PgIdentityStore,
-    PgInventoryStore, PgPaymentTokenStore, PgRevenueReport, PgSettingsStore, PgUserDirectory,
-    PgWishlistStore,
+    Database, PgAuditLog, PgBranchStore, PgCartStore, PgCatalogStore, PgCheckoutStore,
+    PgIdentityStore, PgInventoryStore, PgPaymentTokenStore, PgRevenueReport, PgSettingsStore,
+    PgUserDirectory, PgWishlistStore,
 };
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
@@ -56,6 +57,7 @@ pub struct AppState {
     pub wishlist: Arc<dyn WishlistStore>,
     pub cart: CartService,
     pub payment_tokens: PaymentTokenService,
+    pub checkout: CheckoutService,
 }
 
 impl AppState {
@@ -86,8 +88,16 @@ impl AppState {
         Ok(Self {
             payment_tokens: PaymentTokenService::new(
                 Arc::new(PgPaymentTokenStore::new(db.clone())),
-                provider,
+                provider.clone(),
                 "stripe",
+            ),
+            checkout: CheckoutService::new(
+                Arc::new(PgCheckoutStore::new(
+                    db.clone(),
+                    config.delivery_source_branch_id,
+                    "stripe",
+                )),
+                provider,
             ),
             audit: Arc::new(PgAuditLog::new(db.clone())),
             catalog: CatalogService::new(Arc::new(PgCatalogStore::new(db.clone()))),

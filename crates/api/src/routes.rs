@@ -9,6 +9,7 @@ pub mod auth;
 pub mod branches;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod dto;
 pub mod health;
 pub mod me;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(scope("/store").configure(store::configure))
         .service(scope("/cart").configure(cart::configure))
         .service(scope("/me").configure(me::configure))
+        .service(scope("/checkout").configure(checkout::configure))
         .configure(branches::configure)
         .service(
             scope("/admin")

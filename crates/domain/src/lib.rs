@@ -9,6 +9,7 @@ pub mod audit;
 pub mod branches;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod identity;
 pub mod inventory;
 pub mod money;

@@ -13,6 +13,26 @@ pub mod sql_types {
     #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
     #[diesel(postgres_type(name = "cart_status"))]
     pub struct CartStatus;
+
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "order_status"))]
+    pub struct OrderStatus;
+
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "fulfillment_type"))]
+    pub struct FulfillmentType;
+
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "payment_status"))]
+    pub struct PaymentStatus;
+
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "picked_status"))]
+    pub struct PickedStatus;
+
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "idempotency_status"))]
+    pub struct IdempotencyStatus;
 }
 
 diesel::table! {
@@ -177,7 +197,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     wishlist_items,
     carts,
     cart_items,
-    payment_tokens
+    payment_tokens,
+    orders,
+    order_items,
+    order_delivery_details,
+    order_pickup_details,
+    payments,
+    idempotency_keys
 );
 
 diesel::table! {
@@ -224,3 +250,104 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::{FulfillmentType, OrderStatus, PaymentStatus};
+
+    orders (id) {
+        id -> Int8,
+        order_number -> Varchar,
+        user_id -> Int8,
+        subtotal_amount -> Numeric,
+        delivery_fee -> Numeric,
+        total_amount -> Numeric,
+        fulfillment_type -> FulfillmentType,
+        status -> OrderStatus,
+        payment_status -> PaymentStatus,
+        branch_id -> Nullable<Int8>,
+        payment_token_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::PickedStatus;
+
+    order_items (id) {
+        id -> Int8,
+        order_id -> Int8,
+        product_id -> Int8,
+        name -> Varchar,
+        sku -> Varchar,
+        unit_price -> Numeric,
+        quantity -> Int4,
+        picked_status -> PickedStatus,
+    }
+}
+
+diesel::table! {
+    order_delivery_details (id) {
+        id -> Int8,
+        order_id -> Int8,
+        delivery_slot_id -> Nullable<Int8>,
+        address -> Varchar,
+        slot_start -> Nullable<Timestamptz>,
+        slot_end -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    order_pickup_details (id) {
+        id -> Int8,
+        order_id -> Int8,
+        branch_id -> Int8,
+        pickup_window_start -> Timestamptz,
+        pickup_window_end -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::PaymentStatus;
+
+    payments (id) {
+        id -> Int8,
+        order_id -> Int8,
+        payment_token_id -> Nullable<Int8>,
+        provider -> Varchar,
+        provider_payment_id -> Nullable<Varchar>,
+        provider_idempotency_key -> Varchar,
+        status -> PaymentStatus,
+        amount_authorized -> Numeric,
+        amount_captured -> Numeric,
+        amount_refunded -> Numeric,
+        failure_code -> Nullable<Varchar>,
+        failure_message -> Nullable<Varchar>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::IdempotencyStatus;
+
+    idempotency_keys (id) {
+        id -> Int8,
+        user_id -> Int8,
+        key -> Varchar,
+        request_hash -> Varchar,
+        status -> IdempotencyStatus,
+        response_payload -> Nullable<Jsonb>,
+        status_code -> Nullable<Int4>,
+        order_id -> Nullable<Int8>,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(order_items -> orders (order_id));
