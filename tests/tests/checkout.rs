@@ -480,3 +480,144 @@ async fn overlapping_carts_in_opposite_orders_do_not_deadlock() -> R {
     assert_eq!(stock(&app, 13, 1).await?, 90);
     Ok(())
 }
+
+#[tokio::test]
+async fn orders_list_detail_and_cancel_with_void() -> R {
+    let app = TestApp::spawn().await?;
+    exec(
+        &app,
+        "UPDATE inventory SET available_quantity = 10 WHERE product_id IN (1, 3) AND branch_id = 1",
+    )
+    .await?;
+    let s = shoppers(&app, 2, "pm_card_visa", &[(1, 2), (3, 1)]).await?;
+    let (t, cart, token) = s[0].clone();
+    let (st, first) = confirm(&app, &t, "ord-1", &delivery(cart, token)).await?;
+    assert_eq!(st, 201);
+    exec(&app, &format!("INSERT INTO cart_items (cart_id, product_id, quantity, unit_price) VALUES ({cart}, 1, 1, 7.90)")).await?;
+    let (st, second) = confirm(&app, &t, "ord-2", &delivery(cart, token)).await?;
+    assert_eq!(st, 201, "{second}");
+    let id = first["data"]["order_id"].as_i64().unwrap_or_default();
+
+    let (st, _, list) = send(
+        app.client
+            .get(app.url("/api/v1/orders?limit=10"))
+            .bearer_auth(&t),
+    )
+    .await?;
+    assert_eq!(st, 200);
+    assert_eq!(list["meta"], json!({"total": 2, "limit": 10, "offset": 0}));
+    assert_eq!(
+        list["data"][0]["id"], second["data"]["order_id"],
+        "newest first"
+    );
+    let (_, _, detail) = send(
+        app.client
+            .get(app.url(&format!("/api/v1/orders/{id}")))
+            .bearer_auth(&t),
+    )
+    .await?;
+    let o = &detail["data"];
+    assert_eq!(
+        (
+            o["status"].as_str(),
+            o["payment_status"].as_str(),
+            o["fulfillment_type"].as_str()
+        ),
+        (Some("CREATED"), Some("AUTHORIZED"), Some("DELIVERY"))
+    );
+    assert_eq!(o["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(o["items"][0]["picked_status"], "PENDING");
+    assert!(
+        o["delivery"]["slot_start"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+    assert_eq!(o["total_amount"], "52.70");
+
+    let (other, _, _) = s[1].clone();
+    let (st, _, b) = send(
+        app.client
+            .get(app.url(&format!("/api/v1/orders/{id}")))
+            .bearer_auth(&other),
+    )
+    .await?;
+    assert_eq!((st, error_code(st, &b).as_str()), (404, "NOT_FOUND"));
+    let admin = app.token(mami_domain::identity::Role::Admin).await?;
+    let (st, _, _) = send(
+        app.client
+            .get(app.url(&format!("/api/v1/orders/{id}")))
+            .bearer_auth(&admin),
+    )
+    .await?;
+    assert_eq!(st, 404, "no staff bypass on customer routes");
+    let (st, _, b) = send(
+        app.client
+            .post(app.url(&format!("/api/v1/orders/{id}/cancel")))
+            .bearer_auth(&other),
+    )
+    .await?;
+    assert_eq!((st, error_code(st, &b).as_str()), (404, "NOT_FOUND"));
+
+    let before = stock(&app, 1, 1).await?;
+    let (st, _, b) = send(
+        app.client
+            .post(app.url(&format!("/api/v1/orders/{id}/cancel")))
+            .bearer_auth(&t),
+    )
+    .await?;
+    assert_eq!(
+        (st, b["data"]["status"].as_str()),
+        (200, Some("CANCELED")),
+        "{b}"
+    );
+    assert_eq!(stock(&app, 1, 1).await?, before + 2, "stock is back");
+    let (_, _, detail) = send(
+        app.client
+            .get(app.url(&format!("/api/v1/orders/{id}")))
+            .bearer_auth(&t),
+    )
+    .await?;
+    assert_eq!(detail["data"]["payment_status"], "VOIDED");
+    let reference = first["data"]["payment_reference"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let voided = intents(&app)
+        .await?
+        .into_iter()
+        .find(|i| i["id"] == reference.as_str());
+    assert_eq!(
+        voided.map(|i| i["status"].clone()),
+        Some(json!("canceled")),
+        "no money held"
+    );
+    let (st, _, b) = send(
+        app.client
+            .post(app.url(&format!("/api/v1/orders/{id}/cancel")))
+            .bearer_auth(&t),
+    )
+    .await?;
+    assert_eq!((st, error_code(st, &b).as_str()), (409, "INVALID_STATUS"));
+    for bad in ["limit=abc", "offset=-1"] {
+        let (st, _, b) = send(
+            app.client
+                .get(app.url(&format!("/api/v1/orders?{bad}")))
+                .bearer_auth(&t),
+        )
+        .await?;
+        assert_eq!(
+            (st, error_code(st, &b).as_str()),
+            (400, "BAD_REQUEST"),
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT count(*) AS n FROM audit WHERE entity_type = 'payment' AND action = 'VOIDED'"
+        )
+        .await?,
+        1
+    );
+    Ok(())
+}

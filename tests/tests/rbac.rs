@@ -85,6 +85,13 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ),
     ("POST", "/api/v1/checkout/preview", Access::Authenticated),
     ("POST", "/api/v1/checkout/confirm", Access::Authenticated),
+    ("GET", "/api/v1/orders", Access::Authenticated),
+    ("GET", "/api/v1/orders/{order_id}", Access::Authenticated),
+    (
+        "POST",
+        "/api/v1/orders/{order_id}/cancel",
+        Access::Authenticated,
+    ),
     ("GET", "/api/v1/branches", Access::Public),
     ("GET", "/api/v1/branches/delivery-source", Access::Public),
     ("GET", "/api/v1/delivery-slots", Access::Public),

@@ -19,6 +19,7 @@ use mami_domain::catalog::CatalogService;
 use mami_domain::checkout::CheckoutService;
 use mami_domain::identity::{IdentityService, UserAdminService};
 use mami_domain::inventory::InventoryService;
+use mami_domain::orders::OrderService;
 use mami_domain::payment_tokens::PaymentTokenService;
 use mami_domain::payments::PaymentProvider;
 use mami_domain::settings::{SettingsDefaults, SettingsService};
@@ -26,8 +27,8 @@ use mami_domain::wishlist::WishlistStore;
 use mami_payments::{HttpPaymentProvider, ProviderConfig};
 use mami_postgres::{
     Database, PgAuditLog, PgBranchStore, PgCartStore, PgCatalogStore, PgCheckoutStore,
-    PgIdentityStore, PgInventoryStore, PgPaymentTokenStore, PgRevenueReport, PgSettingsStore,
-    PgUserDirectory, PgWishlistStore,
+    PgIdentityStore, PgInventoryStore, PgOrderStore, PgPaymentTokenStore, PgRevenueReport,
+    PgSettingsStore, PgUserDirectory, PgWishlistStore,
 };
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
@@ -58,6 +59,7 @@ pub struct AppState {
     pub cart: CartService,
     pub payment_tokens: PaymentTokenService,
     pub checkout: CheckoutService,
+    pub orders: OrderService,
 }
 
 impl AppState {
@@ -97,8 +99,9 @@ impl AppState {
                     config.delivery_source_branch_id,
                     "stripe",
                 )),
-                provider,
+                provider.clone(),
             ),
+            orders: OrderService::new(Arc::new(PgOrderStore::new(db.clone())), provider),
             audit: Arc::new(PgAuditLog::new(db.clone())),
             catalog: CatalogService::new(Arc::new(PgCatalogStore::new(db.clone()))),
             branches: BranchService::new(

@@ -13,6 +13,7 @@ pub mod checkout;
 pub mod dto;
 pub mod health;
 pub mod me;
+pub mod orders;
 pub mod store;
 
 use mami_domain::identity::Role;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(scope("/cart").configure(cart::configure))
         .service(scope("/me").configure(me::configure))
         .service(scope("/checkout").configure(checkout::configure))
+        .service(scope("/orders").configure(orders::configure))
         .configure(branches::configure)
         .service(
             scope("/admin")

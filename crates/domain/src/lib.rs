@@ -13,6 +13,7 @@ pub mod checkout;
 pub mod identity;
 pub mod inventory;
 pub mod money;
+pub mod orders;
 pub mod payment_tokens;
 pub mod payments;
 pub mod settings;

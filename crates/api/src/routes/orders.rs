@@ -1,0 +1,190 @@
+//! `/orders`: the caller's orders (another customer's order is 404, for staff too).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use mami_domain::orders::Order;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::audit::strict_page;
+use super::auth::rfc3339;
+use super::dto::WithMeta;
+use crate::app::AppState;
+use crate::auth::Authenticated;
+use crate::http::envelope::{Page, respond};
+use crate::http::{ApiError, ValidQuery, ok};
+use crate::openapi::{Data, ErrorEnvelope};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_orders)
+        .service(get_order)
+        .service(cancel_order);
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderItemDto {
+    pub id: i64,
+    pub product_id: i64,
+    pub name: String,
+    pub sku: String,
+    pub unit_price: String,
+    pub quantity: i32,
+    pub picked_status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryDto {
+    pub delivery_slot_id: Option<i64>,
+    pub address: String,
+    pub slot_start: Option<String>,
+    pub slot_end: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PickupDto {
+    pub branch_id: i64,
+    pub pickup_window_start: String,
+    pub pickup_window_end: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderDto {
+    pub id: i64,
+    pub order_number: String,
+    pub total_amount: String,
+    pub subtotal_amount: String,
+    pub delivery_fee: String,
+    pub status: String,
+    pub payment_status: String,
+    pub fulfillment_type: String,
+    pub branch_id: Option<i64>,
+    pub created_at: String,
+    pub items: Vec<OrderItemDto>,
+    pub delivery: Option<DeliveryDto>,
+    pub pickup: Option<PickupDto>,
+}
+
+impl From<Order> for OrderDto {
+    fn from(o: Order) -> Self {
+        Self {
+            id: o.id,
+            order_number: o.order_number,
+            total_amount: o.total_amount.to_string(),
+            subtotal_amount: o.subtotal_amount.to_string(),
+            delivery_fee: o.delivery_fee.to_string(),
+            status: o.status,
+            payment_status: o.payment_status,
+            fulfillment_type: o.fulfillment_type,
+            branch_id: o.branch_id,
+            created_at: rfc3339(o.created_at),
+            items: o
+                .items
+                .into_iter()
+                .map(|i| OrderItemDto {
+                    id: i.id,
+                    product_id: i.product_id,
+                    name: i.name,
+                    sku: i.sku,
+                    unit_price: i.unit_price.to_string(),
+                    quantity: i.quantity,
+                    picked_status: i.picked_status,
+                })
+                .collect(),
+            delivery: o.delivery.map(|d| DeliveryDto {
+                delivery_slot_id: d.delivery_slot_id,
+                address: d.address,
+                slot_start: d.slot_start.map(rfc3339),
+                slot_end: d.slot_end.map(rfc3339),
+            }),
+            pickup: o.pickup.map(|p| PickupDto {
+                branch_id: p.branch_id,
+                pickup_window_start: rfc3339(p.window_start),
+                pickup_window_end: rfc3339(p.window_end),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrdersQuery {
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+}
+
+/// The caller's orders, newest first, with `meta`.
+#[utoipa::path(tag = "orders", security(("bearer" = [])), params(OrdersQuery),
+    responses((status = 200, description = "`{data: [Order], meta: {total, limit, offset}}`"), (status = 400, body = ErrorEnvelope)))]
+#[get("")]
+pub async fn list_orders(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    q: ValidQuery<OrdersQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (limit, offset) = strict_page(
+        q.0.limit.as_deref(),
+        q.0.offset.as_deref(),
+        state.config.default_limit,
+        state.config.max_limit,
+    )?;
+    let (rows, total) = state
+        .orders
+        .list(auth.principal.user_id, limit, offset)
+        .await?;
+    let data: Vec<OrderDto> = rows.into_iter().map(OrderDto::from).collect();
+    Ok(respond(
+        StatusCode::OK,
+        &WithMeta {
+            data,
+            meta: Page {
+                total,
+                limit,
+                offset,
+            },
+        },
+    ))
+}
+
+/// One of the caller's orders with items, fulfilment details and payment status.
+#[utoipa::path(tag = "orders", security(("bearer" = [])), responses((status = 200, body = inline(Data<OrderDto>)), (status = 404, body = ErrorEnvelope)))]
+#[get("/{order_id}")]
+pub async fn get_order(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(ok(OrderDto::from(
+        state
+            .orders
+            .get(auth.principal.user_id, path.into_inner())
+            .await?,
+    )))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancelDto {
+    pub order_id: i64,
+    pub canceled_at: String,
+    pub status: &'static str,
+}
+
+/// Cancels a CREATED order: stock back, authorization voided.
+#[utoipa::path(tag = "orders", security(("bearer" = [])),
+    responses((status = 200, body = inline(Data<CancelDto>)), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "INVALID_STATUS, PAYMENT_PENDING")))]
+#[post("/{order_id}/cancel")]
+pub async fn cancel_order(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let c = state
+        .orders
+        .cancel(auth.principal.user_id, path.into_inner(), &auth.context())
+        .await?;
+    Ok(ok(CancelDto {
+        order_id: c.order_id,
+        canceled_at: rfc3339(c.canceled_at),
+        status: "CANCELED",
+    }))
+}

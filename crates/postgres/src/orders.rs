@@ -1,0 +1,353 @@
+//! [`OrderStore`] on PostgreSQL.
+
+use async_trait::async_trait;
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use mami_domain::DomainError;
+use mami_domain::audit::{AuditEntry, AuditTarget, RequestContext};
+use mami_domain::identity::UserId;
+use mami_domain::orders::{Canceled, DeliveryInfo, Order, OrderItem, OrderStore, PickupInfo};
+use serde_json::json;
+
+use crate::enums::{DbFulfillment, DbOrderStatus, DbPaymentStatus, DbPickedStatus};
+use crate::error::{TxErr, domain};
+use crate::money::to_money;
+use crate::schema::{
+    inventory, order_delivery_details as odd, order_items, order_pickup_details as opd, orders,
+    payments,
+};
+use crate::{Database, audit};
+
+type Head = (
+    i64,
+    String,
+    DbOrderStatus,
+    DbPaymentStatus,
+    DbFulfillment,
+    Option<i64>,
+    BigDecimal,
+    BigDecimal,
+    BigDecimal,
+    DateTime<Utc>,
+);
+
+type ItemRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    BigDecimal,
+    i32,
+    DbPickedStatus,
+);
+type DeliveryRow = (
+    i64,
+    Option<i64>,
+    String,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+macro_rules! head_columns {
+    () => {
+        (
+            orders::id,
+            orders::order_number,
+            orders::status,
+            orders::payment_status,
+            orders::fulfillment_type,
+            orders::branch_id,
+            orders::subtotal_amount,
+            orders::delivery_fee,
+            orders::total_amount,
+            orders::created_at,
+        )
+    };
+}
+
+async fn assemble(conn: &mut AsyncPgConnection, heads: Vec<Head>) -> QueryResult<Vec<Order>> {
+    let ids: Vec<i64> = heads.iter().map(|h| h.0).collect();
+    let items: Vec<ItemRow> = order_items::table
+        .filter(order_items::order_id.eq_any(&ids))
+        .order(order_items::id.asc())
+        .select((
+            order_items::order_id,
+            order_items::id,
+            order_items::product_id,
+            order_items::name,
+            order_items::sku,
+            order_items::unit_price,
+            order_items::quantity,
+            order_items::picked_status,
+        ))
+        .load(conn)
+        .await?;
+    let deliveries: Vec<DeliveryRow> = odd::table
+        .filter(odd::order_id.eq_any(&ids))
+        .select((
+            odd::order_id,
+            odd::delivery_slot_id,
+            odd::address,
+            odd::slot_start,
+            odd::slot_end,
+        ))
+        .load(conn)
+        .await?;
+    let pickups: Vec<(i64, i64, DateTime<Utc>, DateTime<Utc>)> = opd::table
+        .filter(opd::order_id.eq_any(&ids))
+        .select((
+            opd::order_id,
+            opd::branch_id,
+            opd::pickup_window_start,
+            opd::pickup_window_end,
+        ))
+        .load(conn)
+        .await?;
+    Ok(heads
+        .into_iter()
+        .map(|h| Order {
+            id: h.0,
+            order_number: h.1,
+            status: h.2.as_str().to_owned(),
+            payment_status: h.3.as_str().to_owned(),
+            fulfillment_type: match h.4 {
+                DbFulfillment::Delivery => "DELIVERY".into(),
+                DbFulfillment::Pickup => "PICKUP".into(),
+            },
+            branch_id: h.5,
+            subtotal_amount: to_money(&h.6),
+            delivery_fee: to_money(&h.7),
+            total_amount: to_money(&h.8),
+            created_at: h.9,
+            items: items
+                .iter()
+                .filter(|i| i.0 == h.0)
+                .map(|i| OrderItem {
+                    id: i.1,
+                    product_id: i.2,
+                    name: i.3.clone(),
+                    sku: i.4.clone(),
+                    unit_price: to_money(&i.5),
+                    quantity: i.6,
+                    picked_status: match i.7 {
+                        DbPickedStatus::Pending => "PENDING".into(),
+                        DbPickedStatus::Picked => "PICKED".into(),
+                        DbPickedStatus::Missing => "MISSING".into(),
+                    },
+                })
+                .collect(),
+            delivery: deliveries
+                .iter()
+                .find(|d| d.0 == h.0)
+                .map(|d| DeliveryInfo {
+                    delivery_slot_id: d.1,
+                    address: d.2.clone(),
+                    slot_start: d.3,
+                    slot_end: d.4,
+                }),
+            pickup: pickups.iter().find(|p| p.0 == h.0).map(|p| PickupInfo {
+                branch_id: p.1,
+                window_start: p.2,
+                window_end: p.3,
+            }),
+        })
+        .collect())
+}
+
+/// Orders in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgOrderStore {
+    db: Database,
+}
+
+impl PgOrderStore {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl OrderStore for PgOrderStore {
+    async fn list(
+        &self,
+        user: UserId,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Order>, i64), DomainError> {
+        let mut conn = self.db.conn().await?;
+        let total: i64 = orders::table
+            .filter(orders::user_id.eq(user.0))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(domain)?;
+        let heads: Vec<Head> = orders::table
+            .filter(orders::user_id.eq(user.0))
+            .order((orders::created_at.desc(), orders::id.desc()))
+            .limit(limit)
+            .offset(offset)
+            .select(head_columns!())
+            .load(&mut conn)
+            .await
+            .map_err(domain)?;
+        Ok((assemble(&mut conn, heads).await.map_err(domain)?, total))
+    }
+
+    async fn get(&self, user: UserId, id: i64) -> Result<Option<Order>, DomainError> {
+        let mut conn = self.db.conn().await?;
+        let heads: Vec<Head> = orders::table
+            .filter(orders::id.eq(id))
+            .filter(orders::user_id.eq(user.0))
+            .select(head_columns!())
+            .load(&mut conn)
+            .await
+            .map_err(domain)?;
+        Ok(assemble(&mut conn, heads).await.map_err(domain)?.pop())
+    }
+
+    async fn cancel(
+        &self,
+        user: UserId,
+        id: i64,
+        ctx: RequestContext,
+    ) -> Result<Canceled, DomainError> {
+        let mut conn = self.db.conn().await?;
+        conn.transaction(async |conn| {
+            let now = Utc::now();
+            let (status, payment_status, branch): (DbOrderStatus, DbPaymentStatus, Option<i64>) =
+                orders::table
+                    .filter(orders::id.eq(id))
+                    .filter(orders::user_id.eq(user.0))
+                    .select((orders::status, orders::payment_status, orders::branch_id))
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(|| DomainError::not_found("NOT_FOUND", "Order not found"))?;
+            if status != DbOrderStatus::Created {
+                return Err(TxErr(DomainError::conflict(
+                    "INVALID_STATUS",
+                    "Order cannot be canceled in its current status",
+                )));
+            }
+            if payment_status == DbPaymentStatus::Pending {
+                return Err(TxErr(DomainError::conflict(
+                    "PAYMENT_PENDING",
+                    "The payment is still being confirmed; try again shortly",
+                )));
+            }
+            let items: Vec<(i64, i32)> = order_items::table
+                .filter(order_items::order_id.eq(id))
+                .select((order_items::product_id, order_items::quantity))
+                .load(conn)
+                .await?;
+            let ids: Vec<i64> = items.iter().map(|i| i.0).collect();
+            let stock: Vec<(i64, i64, i32)> = inventory::table
+                .filter(inventory::branch_id.eq(branch.unwrap_or(0)))
+                .filter(inventory::product_id.eq_any(&ids))
+                .order(inventory::id.asc())
+                .select((
+                    inventory::id,
+                    inventory::product_id,
+                    inventory::available_quantity,
+                ))
+                .for_update()
+                .load(conn)
+                .await?;
+            for (row, product, available) in &stock {
+                let qty = items.iter().find(|i| i.0 == *product).map_or(0, |i| i.1);
+                diesel::update(inventory::table.find(row))
+                    .set((
+                        inventory::available_quantity.eq(inventory::available_quantity + qty),
+                        inventory::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
+                let entry = AuditEntry::new(&ctx, "inventory", AuditTarget::Id(*row), "RESTORE")
+                    .with_change(
+                        Some(json!({"available_quantity": available})),
+                        Some(json!({"available_quantity": available + qty})),
+                    )
+                    .context(json!({"order_id": id, "reason": "ORDER_CANCELED"}));
+                audit::insert(conn, &entry, None).await?;
+            }
+            diesel::update(orders::table.find(id))
+                .set((
+                    orders::status.eq(DbOrderStatus::Canceled),
+                    orders::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            let entry = AuditEntry::new(&ctx, "order", AuditTarget::Id(id), "CANCEL")
+                .with_change(
+                    Some(json!({"status": "CREATED"})),
+                    Some(json!({"status": "CANCELED"})),
+                )
+                .context(json!({"canceled_at": now.to_rfc3339()}));
+            audit::insert(conn, &entry, None).await?;
+            let void = if payment_status == DbPaymentStatus::Authorized {
+                let intent: Option<String> = payments::table
+                    .filter(payments::order_id.eq(id))
+                    .select(payments::provider_payment_id)
+                    .first(conn)
+                    .await?;
+                intent.map(|i| (i, format!("mami-order-{id}-void")))
+            } else {
+                None
+            };
+            Ok::<_, TxErr>(Canceled {
+                order_id: id,
+                canceled_at: now,
+                void,
+            })
+        })
+        .await
+        .map_err(|TxErr(e)| e)
+    }
+
+    async fn record_void(
+        &self,
+        order_id: i64,
+        voided: bool,
+        detail: String,
+        ctx: RequestContext,
+    ) -> Result<(), DomainError> {
+        let mut conn = self.db.conn().await?;
+        conn.transaction(async |conn| {
+            let now = Utc::now();
+            if voided {
+                diesel::update(payments::table.filter(payments::order_id.eq(order_id)))
+                    .set((
+                        payments::status.eq(DbPaymentStatus::Voided),
+                        payments::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
+                diesel::update(orders::table.find(order_id))
+                    .set((
+                        orders::payment_status.eq(DbPaymentStatus::Voided),
+                        orders::updated_at.eq(now),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            let action = if voided { "VOIDED" } else { "VOID_FAILED" };
+            let mut entry = AuditEntry::new(&ctx, "payment", AuditTarget::Id(order_id), action);
+            if voided {
+                entry = entry.with_change(
+                    Some(json!({"payment_status": "AUTHORIZED"})),
+                    Some(json!({"payment_status": "VOIDED"})),
+                );
+            } else {
+                entry = entry.context(json!({"error": detail}));
+            }
+            audit::insert(conn, &entry, None).await?;
+            Ok::<_, TxErr>(())
+        })
+        .await
+        .map_err(|TxErr(e)| e)
+    }
+}
