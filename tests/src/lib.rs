@@ -252,6 +252,8 @@ pub struct TestApp {
     pub test_db: TestDb,
     pub config: Config,
     pub client: reqwest::Client,
+    /// The application state (services), for driving background work such as the reconciler.
+    pub state: actix_web::web::Data<AppState>,
     server: actix_web::dev::ServerHandle,
 }
 
@@ -287,6 +289,7 @@ impl TestApp {
         seed(&db).await?;
         let shared =
             Shared::new(AppState::new(config.clone(), db.clone())?).map_err(|e| anyhow!(e))?;
+        let state = shared.state.clone();
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let server = actix_web::HttpServer::new(move || build_app(shared.clone()))
@@ -297,6 +300,7 @@ impl TestApp {
         let handle = server.handle();
         tokio::spawn(server);
         Ok(Self {
+            state,
             paysim,
             address: format!("http://127.0.0.1:{port}"),
             db,
@@ -305,6 +309,27 @@ impl TestApp {
             client: client()?,
             server: handle,
         })
+    }
+
+    /// A second, independent API instance (own pool, own state) on the same database and
+    /// payment provider, as a second process behind a load balancer would be. Returns its address.
+    pub async fn another_instance(&self) -> Result<String> {
+        let db = Database::connect(
+            &self.test_db.url,
+            self.config.database_pool_size,
+            self.config.database_timeout,
+        )?;
+        let shared =
+            Shared::new(AppState::new(self.config.clone(), db)?).map_err(|e| anyhow!(e))?;
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let server = actix_web::HttpServer::new(move || build_app(shared.clone()))
+            .workers(1)
+            .disable_signals()
+            .listen(listener)?
+            .run();
+        tokio::spawn(server);
+        Ok(format!("http://127.0.0.1:{port}"))
     }
 
     pub fn url(&self, path: &str) -> String {

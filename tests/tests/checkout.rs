@@ -49,7 +49,10 @@ async fn shoppers(
     };
     let mut out = Vec::new();
     for i in 0..n {
-        let email = format!("shopper{i}@mami.local");
+        let email = format!(
+            "shopper{i}-{}@mami.local",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         exec(app, &format!("INSERT INTO users (email, full_name, password_hash) VALUES ('{email}', 'Shopper', '{hash}')")).await?;
         let user = scalar(
             app,
@@ -619,5 +622,167 @@ async fn orders_list_detail_and_cancel_with_void() -> R {
         .await?,
         1
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_reconciler_settles_every_unknown_outcome() -> R {
+    let app = TestApp::spawn_with(&[("RECONCILE_MIN_AGE_SECONDS", "0")]).await?;
+    exec(
+        &app,
+        "UPDATE inventory SET available_quantity = 10 WHERE product_id = 1 AND branch_id = 1",
+    )
+    .await?;
+    let approved = shoppers(&app, 2, "pm_card_visa", &[(1, 2)]).await?;
+    let declined = shoppers(&app, 1, "pm_card_chargeDeclined", &[(1, 1)]).await?;
+    let faults = |f: Value| {
+        app.client
+            .post(format!("{}/__paysim/faults", app.paysim))
+            .json(&f)
+            .send()
+    };
+
+    // Three orders left PENDING: one charged-then-timed-out, one 5xx, one declined-then-5xx.
+    faults(json!({"hang_after_effect_next": 1, "hang_ms": 4000})).await?;
+    let (st, _) = confirm(
+        &app,
+        &approved[0].0,
+        "r-1",
+        &delivery(approved[0].1, approved[0].2),
+    )
+    .await?;
+    assert_eq!(st, 503);
+    faults(json!({"fail_next": 2})).await?;
+    let (st, _) = confirm(
+        &app,
+        &approved[1].0,
+        "r-2",
+        &delivery(approved[1].1, approved[1].2),
+    )
+    .await?;
+    assert_eq!(st, 503);
+    let (st, _) = confirm(
+        &app,
+        &declined[0].0,
+        "r-3",
+        &delivery(declined[0].1, declined[0].2),
+    )
+    .await?;
+    assert_eq!(st, 503);
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT count(*) AS n FROM orders WHERE payment_status = 'PENDING'"
+        )
+        .await?,
+        3
+    );
+    assert_eq!(stock(&app, 1, 1).await?, 5);
+
+    let report = app.state.reconciler.run_once(chrono::Utc::now()).await?;
+    assert!(report.led);
+    assert_eq!(
+        (report.authorized, report.declined, report.still_unknown),
+        (2, 1, 0),
+        "{report:?}"
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT count(*) AS n FROM orders WHERE payment_status = 'PENDING'"
+        )
+        .await?,
+        0,
+        "nothing left pending"
+    );
+    assert_eq!(
+        stock(&app, 1, 1).await?,
+        6,
+        "the declined order's unit is back"
+    );
+    let list = intents(&app).await?;
+    let authorized: Vec<&Value> = list
+        .iter()
+        .filter(|i| i["status"] == "requires_capture")
+        .collect();
+    assert_eq!(
+        authorized.len(),
+        2,
+        "exactly one authorization per authorized order"
+    );
+    assert_eq!(scalar(&app, "SELECT count(DISTINCT provider_payment_id) AS n FROM payments WHERE status = 'AUTHORIZED'").await?, 2);
+    assert!(scalar(&app, "SELECT count(*) AS n FROM audit WHERE entity_type = 'payment' AND request_id LIKE 'reconciler-%'").await? >= 3, "decisions audited");
+    // The customer's retry now just replays the settled answer.
+    let (st, _) = confirm(
+        &app,
+        &approved[0].0,
+        "r-1",
+        &delivery(approved[0].1, approved[0].2),
+    )
+    .await?;
+    assert_eq!(st, 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_api_instances_on_one_database_never_oversell() -> R {
+    let app = TestApp::spawn_with(&[("DATABASE_POOL_SIZE", "30")]).await?;
+    let other = app.another_instance().await?;
+    exec(
+        &app,
+        "UPDATE inventory SET available_quantity = 10 WHERE product_id = 9 AND branch_id = 1",
+    )
+    .await?;
+    let s = shoppers(&app, 40, "pm_card_visa", &[(9, 1)]).await?;
+    let calls = s.iter().enumerate().map(|(i, (t, cart, token))| {
+        let base = if i % 2 == 0 {
+            app.address.clone()
+        } else {
+            other.clone()
+        };
+        let body = delivery(*cart, *token);
+        let client = app.client.clone();
+        let t = t.clone();
+        async move {
+            let (s, _, b) = send(
+                client
+                    .post(format!("{base}/api/v1/checkout/confirm"))
+                    .bearer_auth(&t)
+                    .header("Idempotency-Key", format!("two-{i}"))
+                    .json(&body),
+            )
+            .await?;
+            anyhow::Ok((s, b))
+        }
+    });
+    let mut created = 0;
+    for r in join_all(calls).await {
+        let (st, b) = r?;
+        match st {
+            201 => created += 1,
+            409 => assert_eq!(b["error"]["code"], "INSUFFICIENT_STOCK"),
+            other => panic!("unexpected {other}: {b}"),
+        }
+    }
+    assert_eq!(created, 10);
+    assert_eq!(stock(&app, 9, 1).await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn only_one_process_leads_the_reconciler_at_a_time() -> R {
+    use mami_domain::reconciler::ReconcileStore;
+    let app = TestApp::spawn().await?;
+    let connect =
+        || mami_postgres::Database::connect(&app.test_db.url, 2, std::time::Duration::from_secs(5));
+    let (a, b) = (
+        mami_postgres::PgReconcileStore::new(connect()?),
+        mami_postgres::PgReconcileStore::new(connect()?),
+    );
+    assert!(a.try_lead().await?);
+    assert!(!b.try_lead().await?, "the advisory lock is taken");
+    a.release().await?;
+    assert!(b.try_lead().await?);
+    b.release().await?;
     Ok(())
 }

@@ -14,7 +14,7 @@ struct Dump {
 #[tokio::test]
 async fn cards_are_tokenized_listed_and_removed() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    let t = app.token(Role::Customer).await?;
+    let t = app.token(Role::Employee).await?; // the demo customer already has a seeded card
     let url = app.url("/api/v1/me/payment-tokens");
     let (s, _, b) = send(app.client.post(&url).bearer_auth(&t).json(&json!({"card_number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}))).await?;
     assert_eq!(s, 201, "{b}");
@@ -51,7 +51,7 @@ async fn cards_are_tokenized_listed_and_removed() -> anyhow::Result<()> {
     );
     assert!(dump.dump.contains("payment_token"), "creation audited");
 
-    let other = app.token(Role::Employee).await?;
+    let other = app.token(Role::Manager).await?;
     let (s, _, b) = send(
         app.client
             .delete(app.url(&format!("/api/v1/me/payment-tokens/{second}")))
@@ -87,7 +87,7 @@ async fn cards_are_tokenized_listed_and_removed() -> anyhow::Result<()> {
 #[tokio::test]
 async fn bad_cards_and_provider_failures_are_clear() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    let t = app.token(Role::Customer).await?;
+    let t = app.token(Role::Employee).await?; // the demo customer already has a seeded card
     let url = app.url("/api/v1/me/payment-tokens");
     let bad = [
         json!({"card_number": "4242424242424241", "exp_month": 12, "exp_year": 2030}),

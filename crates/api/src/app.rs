@@ -16,19 +16,20 @@ use mami_domain::audit::AuditLog;
 use mami_domain::branches::BranchService;
 use mami_domain::cart::CartService;
 use mami_domain::catalog::CatalogService;
-use mami_domain::checkout::CheckoutService;
+use mami_domain::checkout::{CheckoutService, CheckoutStore};
 use mami_domain::identity::{IdentityService, UserAdminService};
 use mami_domain::inventory::InventoryService;
 use mami_domain::orders::OrderService;
 use mami_domain::payment_tokens::PaymentTokenService;
 use mami_domain::payments::PaymentProvider;
+use mami_domain::reconciler::Reconciler;
 use mami_domain::settings::{SettingsDefaults, SettingsService};
 use mami_domain::wishlist::WishlistStore;
 use mami_payments::{HttpPaymentProvider, ProviderConfig};
 use mami_postgres::{
     Database, PgAuditLog, PgBranchStore, PgCartStore, PgCatalogStore, PgCheckoutStore,
-    PgIdentityStore, PgInventoryStore, PgOrderStore, PgPaymentTokenStore, PgRevenueReport,
-    PgSettingsStore, PgUserDirectory, PgWishlistStore,
+    PgIdentityStore, PgInventoryStore, PgOrderStore, PgPaymentTokenStore, PgReconcileStore,
+    PgRevenueReport, PgSettingsStore, PgUserDirectory, PgWishlistStore,
 };
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
@@ -60,6 +61,7 @@ pub struct AppState {
     pub payment_tokens: PaymentTokenService,
     pub checkout: CheckoutService,
     pub orders: OrderService,
+    pub reconciler: Reconciler,
 }
 
 impl AppState {
@@ -87,20 +89,30 @@ impl AppState {
         })
         .map_err(mami_domain::InfraError::new)?;
         let provider: Arc<dyn PaymentProvider> = Arc::new(provider);
+        let checkout_store: Arc<dyn CheckoutStore> = Arc::new(PgCheckoutStore::new(
+            db.clone(),
+            config.delivery_source_branch_id,
+            "stripe",
+        ));
         Ok(Self {
             payment_tokens: PaymentTokenService::new(
                 Arc::new(PgPaymentTokenStore::new(db.clone())),
                 provider.clone(),
                 "stripe",
             ),
-            checkout: CheckoutService::new(
-                Arc::new(PgCheckoutStore::new(
-                    db.clone(),
-                    config.delivery_source_branch_id,
-                    "stripe",
-                )),
-                provider.clone(),
-            ),
+            checkout: CheckoutService::new(checkout_store.clone(), provider.clone()),
+            reconciler: {
+                let mut r = Reconciler::new(
+                    Arc::new(PgReconcileStore::new(db.clone())),
+                    checkout_store,
+                    provider.clone(),
+                );
+                r.min_age = chrono::Duration::from_std(config.reconcile_min_age)
+                    .unwrap_or_else(|_| chrono::Duration::seconds(30));
+                r.give_up_after = chrono::Duration::from_std(config.reconcile_give_up)
+                    .unwrap_or_else(|_| chrono::Duration::hours(1));
+                r
+            },
             orders: OrderService::new(Arc::new(PgOrderStore::new(db.clone())), provider),
             audit: Arc::new(PgAuditLog::new(db.clone())),
             catalog: CatalogService::new(Arc::new(PgCatalogStore::new(db.clone()))),

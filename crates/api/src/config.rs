@@ -74,6 +74,10 @@ pub struct Config {
     pub payment_provider_url: String,
     pub payment_provider_secret_key: String,
     pub payment_provider_timeout: Duration,
+    /// How often the reconciler runs, how old a pending order must be, and when it gives up.
+    pub reconcile_interval: Duration,
+    pub reconcile_min_age: Duration,
+    pub reconcile_give_up: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -423,7 +427,14 @@ impl Config {
         let payment_timeout_ms: u64 =
             parse_int(env, "PAYMENT_PROVIDER_TIMEOUT_MS", 10_000, 100, 120_000)?;
 
+        let reconcile_interval: u64 = parse_int(env, "RECONCILE_INTERVAL_SECONDS", 30, 1, 3600)?;
+        let reconcile_min_age: u64 = parse_int(env, "RECONCILE_MIN_AGE_SECONDS", 30, 0, 3600)?;
+        let reconcile_give_up: u64 = parse_int(env, "RECONCILE_GIVE_UP_MINUTES", 60, 1, 10_080)?;
+
         Ok(Self {
+            reconcile_interval: Duration::from_secs(reconcile_interval),
+            reconcile_min_age: Duration::from_secs(reconcile_min_age),
+            reconcile_give_up: Duration::from_secs(reconcile_give_up * 60),
             payment_provider_url,
             payment_provider_secret_key,
             payment_provider_timeout: Duration::from_millis(payment_timeout_ms),

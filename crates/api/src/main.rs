@@ -124,7 +124,29 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind_addr;
     let shutdown = config.shutdown_timeout.as_secs();
     let workers = config.workers;
+    let interval = config.reconcile_interval;
     let shared = Shared::new(AppState::new(config, db)?).map_err(anyhow::Error::msg)?;
+    // The reconciler: one leader across processes settles payments whose outcome is unknown.
+    let state = shared.state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            match state.reconciler.run_once(chrono::Utc::now()).await {
+                Ok(report)
+                    if report.led
+                        && report
+                            != mami_domain::reconciler::ReconcileReport {
+                                led: true,
+                                ..Default::default()
+                            } =>
+                {
+                    tracing::info!(?report, "reconciler pass");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "reconciler pass failed"),
+            }
+        }
+    });
     let mut server =
         actix_web::HttpServer::new(move || build_app(shared.clone())).shutdown_timeout(shutdown);
     if let Some(n) = workers {

@@ -16,6 +16,7 @@ pub mod money;
 pub mod orders;
 pub mod payment_tokens;
 pub mod payments;
+pub mod reconciler;
 pub mod settings;
 pub mod validation;
 pub mod wishlist;

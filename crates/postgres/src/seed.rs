@@ -196,6 +196,15 @@ impl Database {
             .execute(conn)
             .await?;
 
+            // The demo customer's saved card (the React client pays with token id 1).
+            diesel::sql_query(
+                "INSERT INTO payment_tokens (user_id, provider, provider_token, brand, last4, exp_month, exp_year, is_default) \
+                 SELECT u.id, 'stripe', 'pm_card_visa', 'visa', '4242', 12, 2030, true FROM users u \
+                 WHERE u.email = 'customer@mami.local' AND NOT EXISTS (SELECT 1 FROM payment_tokens t WHERE t.user_id = u.id)",
+            )
+            .execute(conn)
+            .await?;
+
             report.slots_created = diesel::sql_query(
                 "INSERT INTO delivery_slots (branch_id, day_of_week, start_time, end_time) \
                  SELECT b.id, d, make_time(h, 0, 0), make_time(h + 2, 0, 0) \

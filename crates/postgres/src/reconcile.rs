@@ -1,0 +1,124 @@
+//! [`ReconcileStore`] on PostgreSQL: leadership by a session advisory lock held on a dedicated
+//! pooled connection for the length of a pass.
+
+use async_trait::async_trait;
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use diesel_async::RunQueryDsl;
+use mami_domain::DomainError;
+use mami_domain::checkout::PendingOrder;
+use mami_domain::reconciler::ReconcileStore;
+use tokio::sync::Mutex;
+
+use crate::enums::DbPaymentStatus;
+use crate::error::domain;
+use crate::money::to_money;
+use crate::schema::{orders, payment_tokens, payments};
+use crate::{Conn, Database};
+
+/// The advisory lock key of the reconciler ("mami-rec").
+const LOCK_KEY: i64 = 0x006d_616d_6972_6563;
+
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(sql_type = Bool)]
+    locked: bool,
+}
+
+pub struct PgReconcileStore {
+    db: Database,
+    leader: Mutex<Option<Conn>>,
+}
+
+impl std::fmt::Debug for PgReconcileStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgReconcileStore").finish_non_exhaustive()
+    }
+}
+
+impl PgReconcileStore {
+    pub fn new(db: Database) -> Self {
+        Self {
+            db,
+            leader: Mutex::new(None),
+        }
+    }
+}
+
+#[async_trait]
+impl ReconcileStore for PgReconcileStore {
+    async fn try_lead(&self) -> Result<bool, DomainError> {
+        let mut guard = self.leader.lock().await;
+        if guard.is_some() {
+            return Ok(false);
+        }
+        let mut conn = self.db.conn().await?;
+        let got: Locked = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+            .bind::<diesel::sql_types::BigInt, _>(LOCK_KEY)
+            .get_result(&mut conn)
+            .await
+            .map_err(domain)?;
+        if got.locked {
+            *guard = Some(conn);
+        }
+        Ok(got.locked)
+    }
+
+    async fn release(&self) -> Result<(), DomainError> {
+        let mut guard = self.leader.lock().await;
+        if let Some(mut conn) = guard.take() {
+            diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(LOCK_KEY)
+                .execute(&mut conn)
+                .await
+                .map_err(domain)?;
+        }
+        Ok(())
+    }
+
+    async fn pending(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<Vec<(PendingOrder, DateTime<Utc>)>, DomainError> {
+        let mut conn = self.db.conn().await?;
+        let rows: Vec<(i64, String, BigDecimal, String, String, DateTime<Utc>)> = orders::table
+            .inner_join(payments::table.on(payments::order_id.eq(orders::id)))
+            .inner_join(
+                payment_tokens::table
+                    .on(payment_tokens::id.nullable().eq(orders::payment_token_id)),
+            )
+            .filter(orders::payment_status.eq(DbPaymentStatus::Pending))
+            .filter(orders::created_at.lt(before))
+            .order(orders::id.asc())
+            .select((
+                orders::id,
+                orders::order_number,
+                orders::total_amount,
+                payment_tokens::provider_token,
+                payments::provider_idempotency_key,
+                orders::created_at,
+            ))
+            .load(&mut conn)
+            .await
+            .map_err(domain)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(order_id, order_number, total, payment_method, provider_key, created_at)| {
+                    (
+                        PendingOrder {
+                            order_id,
+                            order_number,
+                            total: to_money(&total),
+                            payment_method,
+                            provider_key,
+                        },
+                        created_at,
+                    )
+                },
+            )
+            .collect())
+    }
+}
