@@ -786,3 +786,21 @@ async fn only_one_process_leads_the_reconciler_at_a_time() -> R {
     b.release().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn expired_keys_and_revocations_are_cleaned_up() -> R {
+    let app = TestApp::spawn().await?;
+    exec(&app, "INSERT INTO idempotency_keys (user_id, key, request_hash, status, expires_at) VALUES (1, 'old', 'h', 'SUCCEEDED', now() - interval '1 hour'), (1, 'fresh', 'h', 'SUCCEEDED', now() + interval '1 hour')").await?;
+    exec(&app, "INSERT INTO revoked_tokens (jti, user_id, token_type, expires_at) VALUES (gen_random_uuid(), 1, 'REFRESH', now() - interval '1 day'), (gen_random_uuid(), 1, 'REFRESH', now() + interval '1 day')").await?;
+    let report = app.state.reconciler.run_once(chrono::Utc::now()).await?;
+    assert_eq!(report.purged, 2);
+    assert_eq!(
+        scalar(&app, "SELECT count(*) AS n FROM idempotency_keys").await?,
+        1
+    );
+    assert_eq!(
+        scalar(&app, "SELECT count(*) AS n FROM revoked_tokens").await?,
+        1
+    );
+    Ok(())
+}

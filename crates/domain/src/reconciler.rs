@@ -23,12 +23,16 @@ pub trait ReconcileStore: Send + Sync {
         &self,
         before: DateTime<Utc>,
     ) -> Result<Vec<(PendingOrder, DateTime<Utc>)>, DomainError>;
+    /// Deletes idempotency keys and token revocations that expired before `now` (keys still
+    /// tied to a pending order are kept). Returns how many rows went.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, DomainError>;
 }
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReconcileReport {
     pub led: bool,
+    pub purged: usize,
     pub authorized: usize,
     pub declined: usize,
     pub abandoned: usize,
@@ -74,6 +78,7 @@ impl Reconciler {
     async fn pass(&self, now: DateTime<Utc>) -> Result<ReconcileReport, DomainError> {
         let mut report = ReconcileReport {
             led: true,
+            purged: self.store.purge_expired(now).await?,
             ..ReconcileReport::default()
         };
         let ctx = RequestContext::anonymous(Some(format!("reconciler-{}", now.timestamp())));
@@ -167,6 +172,7 @@ mod tests {
         let mut store = MockReconcileStore::new();
         store.expect_try_lead().returning(|| Ok(true));
         store.expect_release().times(1).returning(|| Ok(()));
+        store.expect_purge_expired().returning(|_| Ok(0));
         store.expect_pending().returning(move |_| {
             Ok(vec![
                 (order(1), now),
@@ -206,6 +212,7 @@ mod tests {
             report,
             ReconcileReport {
                 led: true,
+                purged: 0,
                 authorized: 1,
                 declined: 1,
                 abandoned: 1,

@@ -15,7 +15,7 @@ use tokio::sync::Mutex;
 use crate::enums::DbPaymentStatus;
 use crate::error::domain;
 use crate::money::to_money;
-use crate::schema::{orders, payment_tokens, payments};
+use crate::schema::{idempotency_keys, orders, payment_tokens, payments, revoked_tokens};
 use crate::{Conn, Database};
 
 /// The advisory lock key of the reconciler ("mami-rec").
@@ -76,6 +76,33 @@ impl ReconcileStore for PgReconcileStore {
                 .map_err(domain)?;
         }
         Ok(())
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, DomainError> {
+        let mut conn = self.db.conn().await?;
+        let pending_orders = orders::table
+            .filter(orders::payment_status.eq(DbPaymentStatus::Pending))
+            .select(orders::id);
+        let keys = diesel::delete(
+            idempotency_keys::table
+                .filter(idempotency_keys::expires_at.lt(now))
+                .filter(
+                    idempotency_keys::order_id
+                        .is_null()
+                        .or(idempotency_keys::order_id
+                            .assume_not_null()
+                            .ne_all(pending_orders)),
+                ),
+        )
+        .execute(&mut conn)
+        .await
+        .map_err(domain)?;
+        let tokens =
+            diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now)))
+                .execute(&mut conn)
+                .await
+                .map_err(domain)?;
+        Ok(keys + tokens)
     }
 
     async fn pending(
