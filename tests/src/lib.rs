@@ -393,6 +393,8 @@ pub struct BinaryApp {
     pub child: Child,
     pub test_db: TestDb,
     pub stderr_path: PathBuf,
+    env: Vec<(String, String)>,
+    extra_children: Vec<Child>,
 }
 
 impl BinaryApp {
@@ -423,7 +425,7 @@ impl BinaryApp {
         let child = Command::new(bin)
             .arg("serve")
             .env_clear()
-            .envs(env)
+            .envs(env.clone())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_path)?)
             .spawn()?;
@@ -432,6 +434,8 @@ impl BinaryApp {
             child,
             test_db,
             stderr_path,
+            env,
+            extra_children: Vec::new(),
         };
         app.wait_until_serving().await?;
         Ok(app)
@@ -459,6 +463,38 @@ impl BinaryApp {
         }
     }
 
+    /// Starts one more `mami-api serve` process on the same database; returns its address.
+    pub async fn another_process(&mut self, bin: &str) -> Result<String> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let bind = format!("127.0.0.1:{port}");
+        let mut env = self.env.clone();
+        env.retain(|(k, _)| k != "BIND_ADDR");
+        env.push(("BIND_ADDR".into(), bind.clone()));
+        let child = Command::new(bin)
+            .arg("serve")
+            .env_clear()
+            .envs(env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.extra_children.push(child);
+        let address = format!("http://{bind}");
+        let client = client()?;
+        let started = Instant::now();
+        while client
+            .get(format!("{address}/api/v1/health"))
+            .send()
+            .await
+            .is_err()
+        {
+            if started.elapsed() > Duration::from_secs(30) {
+                bail!("the second mami-api did not start");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(address)
+    }
+
     /// What the process wrote to stderr (its logs).
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
@@ -467,6 +503,10 @@ impl BinaryApp {
 
 impl Drop for BinaryApp {
     fn drop(&mut self) {
+        for c in &mut self.extra_children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.stderr_path);
