@@ -21,6 +21,7 @@ use crate::schema::{
     order_delivery_details, order_items, order_pickup_details, orders, payment_tokens, payments,
     products,
 };
+use crate::stock::restore_order_stock;
 use crate::{Database, audit};
 
 /// How long a request may hold an idempotency key before another may take over its order.
@@ -535,24 +536,7 @@ impl CheckoutStore for PgCheckoutStore {
                     Answer { status: 201, body: success_body(order_id, &number, total, &intent_id) }
                 }
                 AuthOutcome::Declined { code, message } => {
-                    let items: Vec<(i64, i32)> = order_items::table
-                        .filter(order_items::order_id.eq(order_id))
-                        .select((order_items::product_id, order_items::quantity))
-                        .load(conn)
-                        .await?;
-                    let ids: Vec<i64> = items.iter().map(|i| i.0).collect();
-                    let stock = Self::lock_stock(conn, branch.unwrap_or(self.warehouse), &ids).await?;
-                    for (row_id, product_id, available) in &stock {
-                        let qty = items.iter().find(|i| i.0 == *product_id).map_or(0, |i| i.1);
-                        diesel::update(inventory::table.find(row_id))
-                            .set((inventory::available_quantity.eq(inventory::available_quantity + qty), inventory::updated_at.eq(now)))
-                            .execute(conn)
-                            .await?;
-                        let entry = AuditEntry::new(&ctx, "inventory", AuditTarget::Id(*row_id), "RESTORE")
-                            .with_change(Some(json!({"available_quantity": available})), Some(json!({"available_quantity": available + qty})))
-                            .context(json!({"order_id": order_id, "reason": "PAYMENT_DECLINED"}));
-                        audit::insert(conn, &entry, None).await?;
-                    }
+                    restore_order_stock(conn, order_id, branch.unwrap_or(self.warehouse), &ctx, "PAYMENT_DECLINED").await?;
                     diesel::update(payments::table.filter(payments::order_id.eq(order_id)))
                         .set((payments::status.eq(DbPaymentStatus::Declined), payments::failure_code.eq(&code), payments::updated_at.eq(now)))
                         .execute(conn)

@@ -20,6 +20,7 @@ pub mod schema;
 pub mod seed;
 mod seed_data;
 mod settings;
+mod stock;
 mod users;
 mod wishlist;
 

@@ -15,9 +15,9 @@ use crate::enums::{DbFulfillment, DbOrderStatus, DbPaymentStatus, DbPickedStatus
 use crate::error::{TxErr, domain};
 use crate::money::to_money;
 use crate::schema::{
-    inventory, order_delivery_details as odd, order_items, order_pickup_details as opd, orders,
-    payments,
+    order_delivery_details as odd, order_items, order_pickup_details as opd, orders, payments,
 };
+use crate::stock::restore_order_stock;
 use crate::{Database, audit};
 
 type Head = (
@@ -239,41 +239,7 @@ impl OrderStore for PgOrderStore {
                     "The payment is still being confirmed; try again shortly",
                 )));
             }
-            let items: Vec<(i64, i32)> = order_items::table
-                .filter(order_items::order_id.eq(id))
-                .select((order_items::product_id, order_items::quantity))
-                .load(conn)
-                .await?;
-            let ids: Vec<i64> = items.iter().map(|i| i.0).collect();
-            let stock: Vec<(i64, i64, i32)> = inventory::table
-                .filter(inventory::branch_id.eq(branch.unwrap_or(0)))
-                .filter(inventory::product_id.eq_any(&ids))
-                .order(inventory::id.asc())
-                .select((
-                    inventory::id,
-                    inventory::product_id,
-                    inventory::available_quantity,
-                ))
-                .for_update()
-                .load(conn)
-                .await?;
-            for (row, product, available) in &stock {
-                let qty = items.iter().find(|i| i.0 == *product).map_or(0, |i| i.1);
-                diesel::update(inventory::table.find(row))
-                    .set((
-                        inventory::available_quantity.eq(inventory::available_quantity + qty),
-                        inventory::updated_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                let entry = AuditEntry::new(&ctx, "inventory", AuditTarget::Id(*row), "RESTORE")
-                    .with_change(
-                        Some(json!({"available_quantity": available})),
-                        Some(json!({"available_quantity": available + qty})),
-                    )
-                    .context(json!({"order_id": id, "reason": "ORDER_CANCELED"}));
-                audit::insert(conn, &entry, None).await?;
-            }
+            restore_order_stock(conn, id, branch.unwrap_or(0), &ctx, "ORDER_CANCELED").await?;
             diesel::update(orders::table.find(id))
                 .set((
                     orders::status.eq(DbOrderStatus::Canceled),
