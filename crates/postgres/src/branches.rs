@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{NaiveTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use mami_domain::DomainError;
 use mami_domain::audit::AuditEntry;
 use mami_domain::branches::{
@@ -12,7 +12,7 @@ use mami_domain::branches::{
 };
 use serde_json::json;
 
-use crate::error::{TxErr, domain};
+use crate::error::{Tx, infra};
 use crate::schema::{branches, delivery_slots};
 use crate::{Database, audit};
 
@@ -101,14 +101,14 @@ impl BranchStore for PgBranchStore {
             count = count.filter(branches::is_active.eq(true));
             rows = rows.filter(branches::is_active.eq(true));
         }
-        let total: i64 = count.get_result(&mut conn).await.map_err(domain)?;
+        let total: i64 = count.get_result(&mut conn).await.map_err(infra)?;
         let rows: Vec<BranchRow> = rows
             .order((branches::name.asc(), branches::id.asc()))
             .limit(limit)
             .offset(offset)
             .load(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         Ok((rows.into_iter().map(Branch::from).collect(), total))
     }
 
@@ -121,7 +121,7 @@ impl BranchStore for PgBranchStore {
             .await
             .optional()
             .map(|r| r.map(Branch::from))
-            .map_err(domain)
+            .map_err(|e| infra(e).into())
     }
 
     async fn create_branch(
@@ -129,22 +129,21 @@ impl BranchStore for PgBranchStore {
         input: BranchInput,
         audit_entry: AuditEntry,
     ) -> Result<Branch, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let row: BranchRow = diesel::insert_into(branches::table)
-                .values((
-                    branches::name.eq(&input.name),
-                    branches::address.eq(&input.address),
-                ))
-                .returning(BranchRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let b = Branch::from(row);
-            audit::insert(conn, &audit_entry.with_change(None, snap(&b)), Some(b.id)).await?;
-            Ok::<_, TxErr>(b)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let row: BranchRow = diesel::insert_into(branches::table)
+                    .values((
+                        branches::name.eq(&input.name),
+                        branches::address.eq(&input.address),
+                    ))
+                    .returning(BranchRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let b = Branch::from(row);
+                audit::insert(conn, &audit_entry.with_change(None, snap(&b)), Some(b.id)).await?;
+                Ok::<_, Tx<DomainError>>(b)
+            })
+            .await
     }
 
     async fn update_branch(
@@ -153,31 +152,30 @@ impl BranchStore for PgBranchStore {
         input: BranchInput,
         audit_entry: AuditEntry,
     ) -> Result<Branch, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let old: BranchRow = branches::table
-                .find(id)
-                .for_update()
-                .select(BranchRow::as_select())
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(branch_not_found)?;
-            let row: BranchRow = diesel::update(branches::table.find(id))
-                .set((
-                    branches::name.eq(&input.name),
-                    branches::address.eq(&input.address),
-                    branches::updated_at.eq(Utc::now()),
-                ))
-                .returning(BranchRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let (old, new) = (Branch::from(old), Branch::from(row));
-            audit::insert(conn, &audit_entry.with_change(snap(&old), snap(&new)), None).await?;
-            Ok::<_, TxErr>(new)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let old: BranchRow = branches::table
+                    .find(id)
+                    .for_update()
+                    .select(BranchRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(branch_not_found)?;
+                let row: BranchRow = diesel::update(branches::table.find(id))
+                    .set((
+                        branches::name.eq(&input.name),
+                        branches::address.eq(&input.address),
+                        branches::updated_at.eq(Utc::now()),
+                    ))
+                    .returning(BranchRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let (old, new) = (Branch::from(old), Branch::from(row));
+                audit::insert(conn, &audit_entry.with_change(snap(&old), snap(&new)), None).await?;
+                Ok::<_, Tx<DomainError>>(new)
+            })
+            .await
     }
 
     async fn set_branch_active(
@@ -186,37 +184,36 @@ impl BranchStore for PgBranchStore {
         active: bool,
         audit_entry: AuditEntry,
     ) -> Result<Branch, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let old: bool = branches::table
-                .find(id)
-                .for_update()
-                .select(branches::is_active)
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(branch_not_found)?;
-            let row: BranchRow = diesel::update(branches::table.find(id))
-                .set((
-                    branches::is_active.eq(active),
-                    branches::updated_at.eq(Utc::now()),
-                ))
-                .returning(BranchRow::as_returning())
-                .get_result(conn)
+        self.db
+            .transaction(async |conn| {
+                let old: bool = branches::table
+                    .find(id)
+                    .for_update()
+                    .select(branches::is_active)
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(branch_not_found)?;
+                let row: BranchRow = diesel::update(branches::table.find(id))
+                    .set((
+                        branches::is_active.eq(active),
+                        branches::updated_at.eq(Utc::now()),
+                    ))
+                    .returning(BranchRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                audit::insert(
+                    conn,
+                    &audit_entry.with_change(
+                        Some(json!({"is_active": old})),
+                        Some(json!({"is_active": active})),
+                    ),
+                    None,
+                )
                 .await?;
-            audit::insert(
-                conn,
-                &audit_entry.with_change(
-                    Some(json!({"is_active": old})),
-                    Some(json!({"is_active": active})),
-                ),
-                None,
-            )
-            .await?;
-            Ok::<_, TxErr>(Branch::from(row))
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+                Ok::<_, Tx<DomainError>>(Branch::from(row))
+            })
+            .await
     }
 
     async fn list_slots(&self, filter: SlotFilter) -> Result<Vec<DeliverySlot>, DomainError> {
@@ -241,7 +238,7 @@ impl BranchStore for PgBranchStore {
             ))
             .load(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         Ok(rows.into_iter().map(DeliverySlot::from).collect())
     }
 
@@ -251,24 +248,23 @@ impl BranchStore for PgBranchStore {
         window: SlotWindow,
         audit_entry: AuditEntry,
     ) -> Result<DeliverySlot, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let row: SlotRow = diesel::insert_into(delivery_slots::table)
-                .values((
-                    delivery_slots::branch_id.eq(branch_id),
-                    delivery_slots::day_of_week.eq(window.day_of_week),
-                    delivery_slots::start_time.eq(window.start_time),
-                    delivery_slots::end_time.eq(window.end_time),
-                ))
-                .returning(SlotRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let s = DeliverySlot::from(row);
-            audit::insert(conn, &audit_entry.with_change(None, snap(&s)), Some(s.id)).await?;
-            Ok::<_, TxErr>(s)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let row: SlotRow = diesel::insert_into(delivery_slots::table)
+                    .values((
+                        delivery_slots::branch_id.eq(branch_id),
+                        delivery_slots::day_of_week.eq(window.day_of_week),
+                        delivery_slots::start_time.eq(window.start_time),
+                        delivery_slots::end_time.eq(window.end_time),
+                    ))
+                    .returning(SlotRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let s = DeliverySlot::from(row);
+                audit::insert(conn, &audit_entry.with_change(None, snap(&s)), Some(s.id)).await?;
+                Ok::<_, Tx<DomainError>>(s)
+            })
+            .await
     }
 
     async fn update_slot(
@@ -277,32 +273,31 @@ impl BranchStore for PgBranchStore {
         window: SlotWindow,
         audit_entry: AuditEntry,
     ) -> Result<DeliverySlot, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let old: SlotRow = delivery_slots::table
-                .find(id)
-                .for_update()
-                .select(SlotRow::as_select())
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(slot_not_found)?;
-            let row: SlotRow = diesel::update(delivery_slots::table.find(id))
-                .set((
-                    delivery_slots::day_of_week.eq(window.day_of_week),
-                    delivery_slots::start_time.eq(window.start_time),
-                    delivery_slots::end_time.eq(window.end_time),
-                    delivery_slots::updated_at.eq(Utc::now()),
-                ))
-                .returning(SlotRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let (old, new) = (DeliverySlot::from(old), DeliverySlot::from(row));
-            audit::insert(conn, &audit_entry.with_change(snap(&old), snap(&new)), None).await?;
-            Ok::<_, TxErr>(new)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let old: SlotRow = delivery_slots::table
+                    .find(id)
+                    .for_update()
+                    .select(SlotRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(slot_not_found)?;
+                let row: SlotRow = diesel::update(delivery_slots::table.find(id))
+                    .set((
+                        delivery_slots::day_of_week.eq(window.day_of_week),
+                        delivery_slots::start_time.eq(window.start_time),
+                        delivery_slots::end_time.eq(window.end_time),
+                        delivery_slots::updated_at.eq(Utc::now()),
+                    ))
+                    .returning(SlotRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let (old, new) = (DeliverySlot::from(old), DeliverySlot::from(row));
+                audit::insert(conn, &audit_entry.with_change(snap(&old), snap(&new)), None).await?;
+                Ok::<_, Tx<DomainError>>(new)
+            })
+            .await
     }
 
     async fn set_slot_active(
@@ -311,36 +306,35 @@ impl BranchStore for PgBranchStore {
         active: bool,
         audit_entry: AuditEntry,
     ) -> Result<DeliverySlot, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let old: bool = delivery_slots::table
-                .find(id)
-                .for_update()
-                .select(delivery_slots::is_active)
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(slot_not_found)?;
-            let row: SlotRow = diesel::update(delivery_slots::table.find(id))
-                .set((
-                    delivery_slots::is_active.eq(active),
-                    delivery_slots::updated_at.eq(Utc::now()),
-                ))
-                .returning(SlotRow::as_returning())
-                .get_result(conn)
+        self.db
+            .transaction(async |conn| {
+                let old: bool = delivery_slots::table
+                    .find(id)
+                    .for_update()
+                    .select(delivery_slots::is_active)
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(slot_not_found)?;
+                let row: SlotRow = diesel::update(delivery_slots::table.find(id))
+                    .set((
+                        delivery_slots::is_active.eq(active),
+                        delivery_slots::updated_at.eq(Utc::now()),
+                    ))
+                    .returning(SlotRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                audit::insert(
+                    conn,
+                    &audit_entry.with_change(
+                        Some(json!({"is_active": old})),
+                        Some(json!({"is_active": active})),
+                    ),
+                    None,
+                )
                 .await?;
-            audit::insert(
-                conn,
-                &audit_entry.with_change(
-                    Some(json!({"is_active": old})),
-                    Some(json!({"is_active": active})),
-                ),
-                None,
-            )
-            .await?;
-            Ok::<_, TxErr>(DeliverySlot::from(row))
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+                Ok::<_, Tx<DomainError>>(DeliverySlot::from(row))
+            })
+            .await
     }
 }

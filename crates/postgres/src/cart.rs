@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use bigdecimal::BigDecimal;
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::audit::{AuditEntry, AuditTarget};
 use mami_domain::cart::{Cart, CartLine, CartStore, LineChange, StockFacts, decide_line};
 use mami_domain::identity::UserId;
 use mami_domain::{DomainError, Money};
 use serde_json::json;
 
-use crate::error::TxErr;
+use crate::error::Tx;
 use crate::money::{to_decimal, to_money};
 use crate::schema::{cart_items, carts, inventory, products};
 use crate::{Database, audit};
@@ -122,13 +122,12 @@ impl PgCartStore {
 #[async_trait]
 impl CartStore for PgCartStore {
     async fn cart(&self, user: UserId) -> Result<Cart, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let id = lock_cart(conn, user).await?;
-            Ok::<_, TxErr>(load(conn, id, user).await?)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let id = lock_cart(conn, user).await?;
+                Ok::<_, Tx<DomainError>>(load(conn, id, user).await?)
+            })
+            .await
     }
 
     async fn change_line(
@@ -138,8 +137,7 @@ impl CartStore for PgCartStore {
         change: LineChange,
         audit_entry: AuditEntry,
     ) -> Result<Cart, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
+        self.db.transaction(async |conn| {
             let cart_id = lock_cart(conn, user).await?;
             let mut entry = audit_entry;
             match change {
@@ -202,10 +200,9 @@ impl CartStore for PgCartStore {
                 }
             }
             audit::insert(conn, &entry, None).await?;
-            Ok::<_, TxErr>(load(conn, cart_id, user).await?)
+            Ok::<_, Tx<DomainError>>(load(conn, cart_id, user).await?)
         })
         .await
-        .map_err(|TxErr(e)| e)
     }
 
     async fn remove_line(
@@ -214,44 +211,45 @@ impl CartStore for PgCartStore {
         item_id: i64,
         audit_entry: AuditEntry,
     ) -> Result<Cart, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let cart_id = lock_cart(conn, user).await?;
-            let removed: (i64, i32) = diesel::delete(
-                cart_items::table
-                    .filter(cart_items::id.eq(item_id))
-                    .filter(cart_items::cart_id.eq(cart_id)),
-            )
-            .returning((cart_items::product_id, cart_items::quantity))
-            .get_result(conn)
+        self.db
+            .transaction(async |conn| {
+                let cart_id = lock_cart(conn, user).await?;
+                let removed: (i64, i32) = diesel::delete(
+                    cart_items::table
+                        .filter(cart_items::id.eq(item_id))
+                        .filter(cart_items::cart_id.eq(cart_id)),
+                )
+                .returning((cart_items::product_id, cart_items::quantity))
+                .get_result(conn)
+                .await
+                .optional()?
+                .ok_or_else(item_not_found)?;
+                let mut entry = audit_entry.with_change(
+                    Some(
+                        json!({"item_id": item_id, "product_id": removed.0, "quantity": removed.1}),
+                    ),
+                    None,
+                );
+                entry.target = AuditTarget::Id(cart_id);
+                audit::insert(conn, &entry, None).await?;
+                Ok::<_, Tx<DomainError>>(load(conn, cart_id, user).await?)
+            })
             .await
-            .optional()?
-            .ok_or_else(item_not_found)?;
-            let mut entry = audit_entry.with_change(
-                Some(json!({"item_id": item_id, "product_id": removed.0, "quantity": removed.1})),
-                None,
-            );
-            entry.target = AuditTarget::Id(cart_id);
-            audit::insert(conn, &entry, None).await?;
-            Ok::<_, TxErr>(load(conn, cart_id, user).await?)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
     }
 
     async fn clear(&self, user: UserId, audit_entry: AuditEntry) -> Result<Cart, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let cart_id = lock_cart(conn, user).await?;
-            let removed = diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(cart_id)))
-                .execute(conn)
-                .await?;
-            let mut entry = audit_entry.context(json!({"items_removed": removed}));
-            entry.target = AuditTarget::Id(cart_id);
-            audit::insert(conn, &entry, None).await?;
-            Ok::<_, TxErr>(load(conn, cart_id, user).await?)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let cart_id = lock_cart(conn, user).await?;
+                let removed =
+                    diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(cart_id)))
+                        .execute(conn)
+                        .await?;
+                let mut entry = audit_entry.context(json!({"items_removed": removed}));
+                entry.target = AuditTarget::Id(cart_id);
+                audit::insert(conn, &entry, None).await?;
+                Ok::<_, Tx<DomainError>>(load(conn, cart_id, user).await?)
+            })
+            .await
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::DomainError;
 use mami_domain::audit::AuditEntry;
 use mami_domain::catalog::{
@@ -17,7 +17,7 @@ use mami_domain::catalog::{
 };
 use serde_json::Value;
 
-use crate::error::{TxErr, domain};
+use crate::error::{Tx, infra};
 use crate::money::{to_decimal, to_money};
 use crate::schema::{categories, inventory, products};
 use crate::{Database, audit};
@@ -279,7 +279,7 @@ impl CatalogStore for PgCatalogStore {
             .count()
             .get_result(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         let rows: Vec<CategoryRow> = categories::table
             .filter(categories::is_active.eq(true))
             .order((categories::name.asc(), categories::id.asc()))
@@ -288,7 +288,7 @@ impl CatalogStore for PgCatalogStore {
             .select(CategoryRow::as_select())
             .load(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         Ok((rows.into_iter().map(Category::from).collect(), total))
     }
 
@@ -301,7 +301,7 @@ impl CatalogStore for PgCatalogStore {
             .count()
             .get_result(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         let mut q = filtered(&search);
         q = match (search.sort, search.q.as_deref()) {
             (SearchSort::Relevance, Some(text)) => q
@@ -320,11 +320,11 @@ impl CatalogStore for PgCatalogStore {
             .select(ProductRow::as_select())
             .load(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         Ok((
             views(&mut conn, rows, search.branch_id)
                 .await
-                .map_err(domain)?,
+                .map_err(infra)?,
             total,
         ))
     }
@@ -341,11 +341,11 @@ impl CatalogStore for PgCatalogStore {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(domain)?;
+            .map_err(infra)?;
         let Some(row) = row else { return Ok(None) };
         Ok(views(&mut conn, vec![row], branch)
             .await
-            .map_err(domain)?
+            .map_err(infra)?
             .pop())
     }
 
@@ -362,8 +362,8 @@ impl CatalogStore for PgCatalogStore {
             .select(ProductRow::as_select())
             .load(&mut conn)
             .await
-            .map_err(domain)?;
-        views(&mut conn, rows, branch).await.map_err(domain)
+            .map_err(infra)?;
+        Ok(views(&mut conn, rows, branch).await.map_err(infra)?)
     }
 
     async fn autocomplete(
@@ -386,7 +386,7 @@ impl CatalogStore for PgCatalogStore {
             .limit(limit)
             .load(&mut conn)
             .await
-            .map_err(domain)
+            .map_err(|e| infra(e).into())
     }
 
     async fn create_category(
@@ -394,28 +394,27 @@ impl CatalogStore for PgCatalogStore {
         new: NewCategory,
         audit_entry: AuditEntry,
     ) -> Result<Category, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let row: CategoryRow = diesel::insert_into(categories::table)
-                .values((
-                    categories::name.eq(&new.name),
-                    categories::description.eq(&new.description),
-                    categories::icon_slug.eq(&new.icon_slug),
-                ))
-                .returning(CategoryRow::as_returning())
-                .get_result(conn)
+        self.db
+            .transaction(async |conn| {
+                let row: CategoryRow = diesel::insert_into(categories::table)
+                    .values((
+                        categories::name.eq(&new.name),
+                        categories::description.eq(&new.description),
+                        categories::icon_slug.eq(&new.icon_slug),
+                    ))
+                    .returning(CategoryRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let c = Category::from(row);
+                audit::insert(
+                    conn,
+                    &audit_entry.with_change(None, snapshot(&c)),
+                    Some(c.id),
+                )
                 .await?;
-            let c = Category::from(row);
-            audit::insert(
-                conn,
-                &audit_entry.with_change(None, snapshot(&c)),
-                Some(c.id),
-            )
-            .await?;
-            Ok::<_, TxErr>(c)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+                Ok::<_, Tx<DomainError>>(c)
+            })
+            .await
     }
 
     async fn update_category(
@@ -424,37 +423,36 @@ impl CatalogStore for PgCatalogStore {
         patch: CategoryPatch,
         audit_entry: AuditEntry,
     ) -> Result<Category, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let old: CategoryRow = categories::table
-                .find(id)
-                .for_update()
-                .select(CategoryRow::as_select())
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(category_not_found)?;
-            let row: CategoryRow = diesel::update(categories::table.find(id))
-                .set(CategoryChanges {
-                    name: patch.name.clone(),
-                    description: patch.description.clone(),
-                    icon_slug: patch.icon_slug.clone(),
-                    updated_at: Utc::now(),
-                })
-                .returning(CategoryRow::as_returning())
-                .get_result(conn)
+        self.db
+            .transaction(async |conn| {
+                let old: CategoryRow = categories::table
+                    .find(id)
+                    .for_update()
+                    .select(CategoryRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(category_not_found)?;
+                let row: CategoryRow = diesel::update(categories::table.find(id))
+                    .set(CategoryChanges {
+                        name: patch.name.clone(),
+                        description: patch.description.clone(),
+                        icon_slug: patch.icon_slug.clone(),
+                        updated_at: Utc::now(),
+                    })
+                    .returning(CategoryRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let (old, new) = (Category::from(old), Category::from(row));
+                audit::insert(
+                    conn,
+                    &audit_entry.with_change(snapshot(&old), snapshot(&new)),
+                    None,
+                )
                 .await?;
-            let (old, new) = (Category::from(old), Category::from(row));
-            audit::insert(
-                conn,
-                &audit_entry.with_change(snapshot(&old), snapshot(&new)),
-                None,
-            )
-            .await?;
-            Ok::<_, TxErr>(new)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+                Ok::<_, Tx<DomainError>>(new)
+            })
+            .await
     }
 
     async fn set_category_active(
@@ -463,33 +461,32 @@ impl CatalogStore for PgCatalogStore {
         active: bool,
         audit_entry: AuditEntry,
     ) -> Result<Category, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let old: bool = categories::table
-                .find(id)
-                .for_update()
-                .select(categories::is_active)
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(category_not_found)?;
-            let row: CategoryRow = diesel::update(categories::table.find(id))
-                .set((
-                    categories::is_active.eq(active),
-                    categories::updated_at.eq(Utc::now()),
-                ))
-                .returning(CategoryRow::as_returning())
-                .get_result(conn)
-                .await?;
-            let entry = audit_entry.with_change(
-                Some(serde_json::json!({"is_active": old})),
-                Some(serde_json::json!({"is_active": active})),
-            );
-            audit::insert(conn, &entry, None).await?;
-            Ok::<_, TxErr>(Category::from(row))
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let old: bool = categories::table
+                    .find(id)
+                    .for_update()
+                    .select(categories::is_active)
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(category_not_found)?;
+                let row: CategoryRow = diesel::update(categories::table.find(id))
+                    .set((
+                        categories::is_active.eq(active),
+                        categories::updated_at.eq(Utc::now()),
+                    ))
+                    .returning(CategoryRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let entry = audit_entry.with_change(
+                    Some(serde_json::json!({"is_active": old})),
+                    Some(serde_json::json!({"is_active": active})),
+                );
+                audit::insert(conn, &entry, None).await?;
+                Ok::<_, Tx<DomainError>>(Category::from(row))
+            })
+            .await
     }
 
     async fn create_product(
@@ -497,36 +494,35 @@ impl CatalogStore for PgCatalogStore {
         new: NewProduct,
         audit_entry: AuditEntry,
     ) -> Result<ProductView, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let id: i64 = diesel::insert_into(products::table)
-                .values((
-                    products::name.eq(&new.name),
-                    products::sku.eq(&new.sku),
-                    products::category_id.eq(new.category_id),
-                    products::price.eq(to_decimal(new.price)),
-                    products::old_price.eq(new.old_price.map(to_decimal)),
-                    products::unit.eq(&new.unit),
-                    products::nutritional_info.eq(&new.nutritional_info),
-                    products::is_organic.eq(new.is_organic),
-                    products::description.eq(&new.description),
-                    products::bin_location.eq(&new.bin_location),
-                    products::image_url.eq(&new.image_url),
-                ))
-                .returning(products::id)
-                .get_result(conn)
+        self.db
+            .transaction(async |conn| {
+                let id: i64 = diesel::insert_into(products::table)
+                    .values((
+                        products::name.eq(&new.name),
+                        products::sku.eq(&new.sku),
+                        products::category_id.eq(new.category_id),
+                        products::price.eq(to_decimal(new.price)),
+                        products::old_price.eq(new.old_price.map(to_decimal)),
+                        products::unit.eq(&new.unit),
+                        products::nutritional_info.eq(&new.nutritional_info),
+                        products::is_organic.eq(new.is_organic),
+                        products::description.eq(&new.description),
+                        products::bin_location.eq(&new.bin_location),
+                        products::image_url.eq(&new.image_url),
+                    ))
+                    .returning(products::id)
+                    .get_result(conn)
+                    .await?;
+                let view = product_view(conn, id).await?;
+                audit::insert(
+                    conn,
+                    &audit_entry.with_change(None, snapshot(&view.product)),
+                    Some(id),
+                )
                 .await?;
-            let view = product_view(conn, id).await?;
-            audit::insert(
-                conn,
-                &audit_entry.with_change(None, snapshot(&view.product)),
-                Some(id),
-            )
-            .await?;
-            Ok::<_, TxErr>(view)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+                Ok::<_, Tx<DomainError>>(view)
+            })
+            .await
     }
 
     async fn update_product(
@@ -535,54 +531,53 @@ impl CatalogStore for PgCatalogStore {
         patch: ProductPatch,
         audit_entry: AuditEntry,
     ) -> Result<ProductView, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let old: ProductRow = products::table
-                .find(id)
-                .for_update()
-                .select(ProductRow::as_select())
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(product_not_found)?;
-            let old = Product::from(old);
-            let price = patch.price.unwrap_or(old.price);
-            let old_price = patch.old_price.unwrap_or(old.old_price);
-            if old_price.is_some_and(|o| o <= price) {
-                return Err(TxErr(DomainError::invalid(mami_domain::FieldError::new(
-                    &["old_price"],
-                    "value_error",
-                    "old_price must be greater than price",
-                ))));
-            }
-            diesel::update(products::table.find(id))
-                .set(ProductChanges {
-                    name: patch.name.clone(),
-                    sku: patch.sku.clone(),
-                    category_id: patch.category_id,
-                    price: patch.price.map(to_decimal),
-                    old_price: patch.old_price.map(|o| o.map(to_decimal)),
-                    unit: patch.unit.clone(),
-                    nutritional_info: patch.nutritional_info.clone(),
-                    is_organic: patch.is_organic,
-                    description: patch.description.clone(),
-                    bin_location: patch.bin_location.clone(),
-                    image_url: patch.image_url.clone(),
-                    updated_at: Utc::now(),
-                })
-                .execute(conn)
+        self.db
+            .transaction(async |conn| {
+                let old: ProductRow = products::table
+                    .find(id)
+                    .for_update()
+                    .select(ProductRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(product_not_found)?;
+                let old = Product::from(old);
+                let price = patch.price.unwrap_or(old.price);
+                let old_price = patch.old_price.unwrap_or(old.old_price);
+                if old_price.is_some_and(|o| o <= price) {
+                    return Err(Tx(DomainError::invalid(mami_domain::FieldError::new(
+                        &["old_price"],
+                        "value_error",
+                        "old_price must be greater than price",
+                    ))));
+                }
+                diesel::update(products::table.find(id))
+                    .set(ProductChanges {
+                        name: patch.name.clone(),
+                        sku: patch.sku.clone(),
+                        category_id: patch.category_id,
+                        price: patch.price.map(to_decimal),
+                        old_price: patch.old_price.map(|o| o.map(to_decimal)),
+                        unit: patch.unit.clone(),
+                        nutritional_info: patch.nutritional_info.clone(),
+                        is_organic: patch.is_organic,
+                        description: patch.description.clone(),
+                        bin_location: patch.bin_location.clone(),
+                        image_url: patch.image_url.clone(),
+                        updated_at: Utc::now(),
+                    })
+                    .execute(conn)
+                    .await?;
+                let view = product_view(conn, id).await?;
+                audit::insert(
+                    conn,
+                    &audit_entry.with_change(snapshot(&old), snapshot(&view.product)),
+                    None,
+                )
                 .await?;
-            let view = product_view(conn, id).await?;
-            audit::insert(
-                conn,
-                &audit_entry.with_change(snapshot(&old), snapshot(&view.product)),
-                None,
-            )
-            .await?;
-            Ok::<_, TxErr>(view)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+                Ok::<_, Tx<DomainError>>(view)
+            })
+            .await
     }
 
     async fn set_product_active(
@@ -591,31 +586,30 @@ impl CatalogStore for PgCatalogStore {
         active: bool,
         audit_entry: AuditEntry,
     ) -> Result<ProductView, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let old: bool = products::table
-                .find(id)
-                .for_update()
-                .select(products::is_active)
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(product_not_found)?;
-            diesel::update(products::table.find(id))
-                .set((
-                    products::is_active.eq(active),
-                    products::updated_at.eq(Utc::now()),
-                ))
-                .execute(conn)
-                .await?;
-            let entry = audit_entry.with_change(
-                Some(serde_json::json!({"is_active": old})),
-                Some(serde_json::json!({"is_active": active})),
-            );
-            audit::insert(conn, &entry, None).await?;
-            Ok::<_, TxErr>(product_view(conn, id).await?)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let old: bool = products::table
+                    .find(id)
+                    .for_update()
+                    .select(products::is_active)
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(product_not_found)?;
+                diesel::update(products::table.find(id))
+                    .set((
+                        products::is_active.eq(active),
+                        products::updated_at.eq(Utc::now()),
+                    ))
+                    .execute(conn)
+                    .await?;
+                let entry = audit_entry.with_change(
+                    Some(serde_json::json!({"is_active": old})),
+                    Some(serde_json::json!({"is_active": active})),
+                );
+                audit::insert(conn, &entry, None).await?;
+                Ok::<_, Tx<DomainError>>(product_view(conn, id).await?)
+            })
+            .await
     }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::audit::{AuditEntry, AuditTarget, RequestContext};
 use mami_domain::checkout::{
     Answer, AuthOutcome, Begun, CheckoutRequest, CheckoutStore, Fulfillment, IdempotencyClaim,
@@ -14,7 +14,7 @@ use mami_domain::{DomainError, Money};
 use serde_json::{Value, json};
 
 use crate::enums::{DbFulfillment, DbIdempotencyStatus, DbOrderStatus, DbPaymentStatus};
-use crate::error::TxErr;
+use crate::error::Tx;
 use crate::money::{to_decimal, to_money};
 use crate::schema::{
     branches, cart_items, carts, delivery_slots, idempotency_keys as ik, inventory,
@@ -27,19 +27,19 @@ use crate::{Database, audit};
 /// How long a request may hold an idempotency key before another may take over its order.
 const LEASE: i64 = 30;
 
-fn conflict(code: &'static str, message: &str) -> TxErr {
-    TxErr(DomainError::conflict(code, message))
+fn conflict(code: &'static str, message: &str) -> Tx<DomainError> {
+    Tx(DomainError::conflict(code, message))
 }
 
-fn bad(code: &'static str, message: &str) -> TxErr {
-    TxErr(DomainError::BadRequest {
+fn bad(code: &'static str, message: &str) -> Tx<DomainError> {
+    Tx(DomainError::BadRequest {
         code,
         message: message.into(),
     })
 }
 
-fn not_found(code: &'static str, message: &str) -> TxErr {
-    TxErr(DomainError::not_found(code, message))
+fn not_found(code: &'static str, message: &str) -> Tx<DomainError> {
+    Tx(DomainError::not_found(code, message))
 }
 
 /// A cart line with what checkout needs of its product.
@@ -74,7 +74,7 @@ impl PgCheckoutStore {
         &self,
         conn: &mut AsyncPgConnection,
         request: &CheckoutRequest,
-    ) -> Result<i64, TxErr> {
+    ) -> Result<i64, Tx<DomainError>> {
         match request.fulfillment {
             Fulfillment::Delivery => {
                 let found: Option<i64> = branches::table
@@ -110,7 +110,7 @@ impl PgCheckoutStore {
         conn: &mut AsyncPgConnection,
         request: &CheckoutRequest,
         lock: bool,
-    ) -> Result<i64, TxErr> {
+    ) -> Result<i64, Tx<DomainError>> {
         let q = carts::table
             .filter(carts::id.eq(request.cart_id))
             .filter(carts::user_id.eq(request.user.0))
@@ -217,37 +217,36 @@ impl CheckoutStore for PgCheckoutStore {
         delivery_min: Money,
         fee: Money,
     ) -> Result<Preview, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let branch = self.branch(conn, &request).await?;
-            let cart_id = Self::cart(conn, &request, false).await?;
-            let lines = Self::lines(conn, cart_id).await?;
-            let ids: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
-            let stock: Vec<(i64, i64, i32)> = inventory::table
-                .filter(inventory::branch_id.eq(branch))
-                .filter(inventory::product_id.eq_any(&ids))
-                .select((
-                    inventory::id,
-                    inventory::product_id,
-                    inventory::available_quantity,
-                ))
-                .load(conn)
-                .await?;
-            let cart_total = Money(
-                lines
-                    .iter()
-                    .map(|l| l.unit_price.minor() * i64::from(l.quantity))
-                    .sum(),
-            );
-            Ok::<_, TxErr>(Preview {
-                cart_total,
-                delivery_fee: delivery_fee(request.fulfillment, cart_total, delivery_min, fee),
-                missing_items: Self::missing(&lines, &stock),
-                fulfillment: request.fulfillment,
+        self.db
+            .transaction(async |conn| {
+                let branch = self.branch(conn, &request).await?;
+                let cart_id = Self::cart(conn, &request, false).await?;
+                let lines = Self::lines(conn, cart_id).await?;
+                let ids: Vec<i64> = lines.iter().map(|l| l.product_id).collect();
+                let stock: Vec<(i64, i64, i32)> = inventory::table
+                    .filter(inventory::branch_id.eq(branch))
+                    .filter(inventory::product_id.eq_any(&ids))
+                    .select((
+                        inventory::id,
+                        inventory::product_id,
+                        inventory::available_quantity,
+                    ))
+                    .load(conn)
+                    .await?;
+                let cart_total = Money(
+                    lines
+                        .iter()
+                        .map(|l| l.unit_price.minor() * i64::from(l.quantity))
+                        .sum(),
+                );
+                Ok::<_, Tx<DomainError>>(Preview {
+                    cart_total,
+                    delivery_fee: delivery_fee(request.fulfillment, cart_total, delivery_min, fee),
+                    missing_items: Self::missing(&lines, &stock),
+                    fulfillment: request.fulfillment,
+                })
             })
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+            .await
     }
 
     async fn begin(
@@ -259,8 +258,7 @@ impl CheckoutStore for PgCheckoutStore {
         fee: Money,
         ctx: RequestContext,
     ) -> Result<Begun, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
+        self.db.transaction(async |conn| {
             let now = Utc::now();
             let user = request.user.0;
             // 1. Claim the key, or find what it already holds.
@@ -367,7 +365,7 @@ impl CheckoutStore for PgCheckoutStore {
             }
             let inactive: Vec<i64> = lines.iter().filter(|l| !l.active).map(|l| l.product_id).collect();
             if !inactive.is_empty() {
-                return Err(TxErr(DomainError::Conflict {
+                return Err(Tx(DomainError::Conflict {
                     code: "PRODUCT_INACTIVE",
                     message: "Some products are no longer sold".into(),
                     details: json!({ "product_ids": inactive }),
@@ -377,7 +375,7 @@ impl CheckoutStore for PgCheckoutStore {
             let stock = Self::lock_stock(conn, branch, &ids).await?;
             let missing = Self::missing(&lines, &stock);
             if !missing.is_empty() {
-                return Err(TxErr(DomainError::Conflict {
+                return Err(Tx(DomainError::Conflict {
                     code: "INSUFFICIENT_STOCK",
                     message: "Insufficient stock for items".into(),
                     details: json!({ "missing": missing }),
@@ -476,10 +474,9 @@ impl CheckoutStore for PgCheckoutStore {
                 "branch_id": branch, "items": lines.len(), "payment_status": "PENDING",
             }));
             audit::insert(conn, &entry, None).await?;
-            Ok::<_, TxErr>(Begun::Authorize(PendingOrder { order_id, order_number: number, total, payment_method, provider_key }))
+            Ok::<_, Tx<DomainError>>(Begun::Authorize(PendingOrder { order_id, order_number: number, total, payment_method, provider_key }))
         })
         .await
-        .map_err(|TxErr(e)| e)
     }
 
     async fn complete(
@@ -488,8 +485,7 @@ impl CheckoutStore for PgCheckoutStore {
         outcome: AuthOutcome,
         ctx: RequestContext,
     ) -> Result<Answer, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
+        self.db.transaction(async |conn| {
             let now = Utc::now();
             let (number, total, payment_status, user, branch): (String, BigDecimal, DbPaymentStatus, i64, Option<i64>) = orders::table
                 .find(order_id)
@@ -560,7 +556,7 @@ impl CheckoutStore for PgCheckoutStore {
                     audit::insert(conn, &entry, None).await?;
                     let body = json!({"error": {"code": "PAYMENT_UNAVAILABLE", "message": "The payment could not be confirmed; retry with the same Idempotency-Key",
                         "status_code": 503, "details": {"order_id": order_id}}});
-                    return Ok::<_, TxErr>(Answer { status: 503, body });
+                    return Ok::<_, Tx<DomainError>>(Answer { status: 503, body });
                 }
             };
             if let Some(k) = key_id {
@@ -573,6 +569,5 @@ impl CheckoutStore for PgCheckoutStore {
             Ok(answer)
         })
         .await
-        .map_err(|TxErr(e)| e)
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use mami_domain::InfraError;
 use mami_domain::audit::AuditEntry;
 use mami_domain::identity::{
@@ -12,6 +12,7 @@ use mami_domain::identity::{
 };
 use uuid::Uuid;
 
+use crate::error::Tx;
 use crate::schema::{revoked_tokens, users};
 use crate::{Database, audit, error};
 
@@ -106,23 +107,6 @@ impl PgIdentityStore {
     }
 }
 
-/// Errors inside an identity transaction.
-#[derive(Debug)]
-enum TxError {
-    Db(diesel::result::Error),
-    EmailTaken,
-}
-
-impl From<diesel::result::Error> for TxError {
-    fn from(e: diesel::result::Error) -> Self {
-        if error::unique_violation(&e) == Some("ux_users_email_lower") {
-            TxError::EmailTaken
-        } else {
-            TxError::Db(e)
-        }
-    }
-}
-
 #[async_trait]
 impl IdentityStore for PgIdentityStore {
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, InfraError> {
@@ -154,8 +138,7 @@ impl IdentityStore for PgIdentityStore {
         user: NewUser,
         audit_entry: AuditEntry,
     ) -> Result<User, StoreError> {
-        let mut conn = self.db.conn().await?;
-        let result = conn
+        self.db
             .transaction(async |conn| {
                 let row: UserRow = diesel::insert_into(users::table)
                     .values((
@@ -169,14 +152,9 @@ impl IdentityStore for PgIdentityStore {
                     .get_result(conn)
                     .await?;
                 audit::insert(conn, &audit_entry, Some(row.id)).await?;
-                Ok::<_, TxError>(row)
+                Ok::<_, Tx<StoreError>>(User::from(row))
             })
-            .await;
-        match result {
-            Ok(row) => Ok(row.into()),
-            Err(TxError::EmailTaken) => Err(StoreError::EmailTaken),
-            Err(TxError::Db(e)) => Err(StoreError::Infra(error::infra(e))),
-        }
+            .await
     }
 
     async fn session_state(
@@ -221,25 +199,24 @@ impl IdentityStore for PgIdentityStore {
         hash: PasswordHash,
         audit_entry: AuditEntry,
     ) -> Result<Option<i32>, InfraError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let version: Option<i32> = diesel::update(users::table.find(user.0))
-                .set((
-                    users::password_hash.eq(&hash.0),
-                    users::token_version.eq(users::token_version + 1),
-                    users::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(users::token_version)
-                .get_result(conn)
-                .await
-                .optional()?;
-            if version.is_some() {
-                audit::insert(conn, &audit_entry, None).await?;
-            }
-            Ok::<_, diesel::result::Error>(version)
-        })
-        .await
-        .map_err(error::infra)
+        self.db
+            .transaction(async |conn| {
+                let version: Option<i32> = diesel::update(users::table.find(user.0))
+                    .set((
+                        users::password_hash.eq(&hash.0),
+                        users::token_version.eq(users::token_version + 1),
+                        users::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(users::token_version)
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                if version.is_some() {
+                    audit::insert(conn, &audit_entry, None).await?;
+                }
+                Ok::<_, Tx<InfraError>>(version)
+            })
+            .await
     }
 
     async fn revoke_token(
@@ -257,25 +234,24 @@ impl IdentityStore for PgIdentityStore {
             TokenKind::Access => DbTokenType::Access,
             TokenKind::Refresh => DbTokenType::Refresh,
         };
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let inserted = diesel::insert_into(revoked_tokens::table)
-                .values((
-                    revoked_tokens::jti.eq(jti),
-                    revoked_tokens::user_id.eq(user.0),
-                    revoked_tokens::token_type.eq(kind),
-                    revoked_tokens::expires_at.eq(until),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)
-                .await?;
-            if inserted == 1 {
-                audit::insert(conn, &audit_entry, None).await?;
-            }
-            Ok::<_, diesel::result::Error>(inserted == 1)
-        })
-        .await
-        .map_err(error::infra)
+        self.db
+            .transaction(async |conn| {
+                let inserted = diesel::insert_into(revoked_tokens::table)
+                    .values((
+                        revoked_tokens::jti.eq(jti),
+                        revoked_tokens::user_id.eq(user.0),
+                        revoked_tokens::token_type.eq(kind),
+                        revoked_tokens::expires_at.eq(until),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(conn)
+                    .await?;
+                if inserted == 1 {
+                    audit::insert(conn, &audit_entry, None).await?;
+                }
+                Ok::<_, Tx<InfraError>>(inserted == 1)
+            })
+            .await
     }
 
     async fn append_audit(&self, audit_entry: AuditEntry) -> Result<(), InfraError> {

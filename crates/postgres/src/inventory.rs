@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::DomainError;
 use mami_domain::audit::AuditEntry;
 use mami_domain::inventory::{
@@ -11,7 +11,7 @@ use mami_domain::inventory::{
 };
 use serde_json::json;
 
-use crate::error::{TxErr, domain};
+use crate::error::{Tx, infra};
 use crate::schema::{branches, inventory, products};
 use crate::{Database, audit};
 
@@ -103,7 +103,7 @@ impl InventoryStore for PgInventoryStore {
             count = count.filter(inventory::product_id.eq(p));
             rows = rows.filter(inventory::product_id.eq(p));
         }
-        let total: i64 = count.get_result(&mut conn).await.map_err(domain)?;
+        let total: i64 = count.get_result(&mut conn).await.map_err(infra)?;
         let rows: Vec<Row> = rows
             .order((
                 inventory::branch_id.asc(),
@@ -114,7 +114,7 @@ impl InventoryStore for PgInventoryStore {
             .offset(offset)
             .load(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         Ok((rows.into_iter().map(item).collect(), total))
     }
 
@@ -123,41 +123,40 @@ impl InventoryStore for PgInventoryStore {
         new: NewInventory,
         audit_entry: AuditEntry,
     ) -> Result<InventoryItem, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let exists: Option<i64> = inventory::table
-                .filter(inventory::product_id.eq(new.product_id))
-                .filter(inventory::branch_id.eq(new.branch_id))
-                .select(inventory::id)
-                .first(conn)
-                .await
-                .optional()?;
-            if exists.is_some() {
-                return Err(TxErr(DomainError::conflict(
-                    "DUPLICATE_INVENTORY",
-                    "This branch already has an inventory row for this product.",
-                )));
-            }
-            let id: i64 = diesel::insert_into(inventory::table)
-                .values((
-                    inventory::product_id.eq(new.product_id),
-                    inventory::branch_id.eq(new.branch_id),
-                    inventory::available_quantity.eq(new.available_quantity),
-                    inventory::reserved_quantity.eq(new.reserved_quantity),
-                    inventory::reorder_point.eq(new.reorder_point),
-                ))
-                .returning(inventory::id)
-                .get_result(conn)
-                .await?;
-            let it = load_item(conn, id).await?;
-            let entry = audit_entry
-                .with_change(None, Some(figures(&it)))
-                .context(json!({"branch_id": it.branch_id, "product_id": it.product_id}));
-            audit::insert(conn, &entry, Some(id)).await?;
-            Ok::<_, TxErr>(it)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let exists: Option<i64> = inventory::table
+                    .filter(inventory::product_id.eq(new.product_id))
+                    .filter(inventory::branch_id.eq(new.branch_id))
+                    .select(inventory::id)
+                    .first(conn)
+                    .await
+                    .optional()?;
+                if exists.is_some() {
+                    return Err(Tx(DomainError::conflict(
+                        "DUPLICATE_INVENTORY",
+                        "This branch already has an inventory row for this product.",
+                    )));
+                }
+                let id: i64 = diesel::insert_into(inventory::table)
+                    .values((
+                        inventory::product_id.eq(new.product_id),
+                        inventory::branch_id.eq(new.branch_id),
+                        inventory::available_quantity.eq(new.available_quantity),
+                        inventory::reserved_quantity.eq(new.reserved_quantity),
+                        inventory::reorder_point.eq(new.reorder_point),
+                    ))
+                    .returning(inventory::id)
+                    .get_result(conn)
+                    .await?;
+                let it = load_item(conn, id).await?;
+                let entry = audit_entry
+                    .with_change(None, Some(figures(&it)))
+                    .context(json!({"branch_id": it.branch_id, "product_id": it.product_id}));
+                audit::insert(conn, &entry, Some(id)).await?;
+                Ok::<_, Tx<DomainError>>(it)
+            })
+            .await
     }
 
     async fn change(
@@ -166,8 +165,7 @@ impl InventoryStore for PgInventoryStore {
         change: InventoryChange,
         audit_entry: AuditEntry,
     ) -> Result<InventoryItem, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
+        self.db.transaction(async |conn| {
             let (available, reserved, reorder): (i32, i32, i32) = inventory::table
                 .find(id)
                 .for_update()
@@ -192,9 +190,8 @@ impl InventoryStore for PgInventoryStore {
                 .with_change(Some(old), Some(figures(&it)))
                 .context(json!({"branch_id": it.branch_id, "product_id": it.product_id}));
             audit::insert(conn, &entry, None).await?;
-            Ok::<_, TxErr>(it)
+            Ok::<_, Tx<DomainError>>(it)
         })
         .await
-        .map_err(|TxErr(e)| e)
     }
 }

@@ -100,7 +100,7 @@ impl Database {
         self.pool
             .get()
             .await
-            .map_err(|e| InfraError::new(format!("no database connection: {e}")))
+            .map_err(|e| InfraError::unavailable(format!("no database connection: {e}")))
     }
 
     /// Applies every pending migration; a no-op when the schema is current. Returns the

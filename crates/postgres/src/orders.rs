@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::DomainError;
 use mami_domain::audit::{AuditEntry, AuditTarget, RequestContext};
 use mami_domain::identity::UserId;
@@ -12,7 +12,7 @@ use mami_domain::orders::{Canceled, DeliveryInfo, Order, OrderItem, OrderStore, 
 use serde_json::json;
 
 use crate::enums::{DbFulfillment, DbOrderStatus, DbPaymentStatus, DbPickedStatus};
-use crate::error::{TxErr, domain};
+use crate::error::{Tx, infra};
 use crate::money::to_money;
 use crate::schema::{
     order_delivery_details as odd, order_items, order_pickup_details as opd, orders, payments,
@@ -183,7 +183,7 @@ impl OrderStore for PgOrderStore {
             .count()
             .get_result(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         let heads: Vec<Head> = orders::table
             .filter(orders::user_id.eq(user.0))
             .order((orders::created_at.desc(), orders::id.desc()))
@@ -192,8 +192,8 @@ impl OrderStore for PgOrderStore {
             .select(head_columns!())
             .load(&mut conn)
             .await
-            .map_err(domain)?;
-        Ok((assemble(&mut conn, heads).await.map_err(domain)?, total))
+            .map_err(infra)?;
+        Ok((assemble(&mut conn, heads).await.map_err(infra)?, total))
     }
 
     async fn get(&self, user: UserId, id: i64) -> Result<Option<Order>, DomainError> {
@@ -204,8 +204,8 @@ impl OrderStore for PgOrderStore {
             .select(head_columns!())
             .load(&mut conn)
             .await
-            .map_err(domain)?;
-        Ok(assemble(&mut conn, heads).await.map_err(domain)?.pop())
+            .map_err(infra)?;
+        Ok(assemble(&mut conn, heads).await.map_err(infra)?.pop())
     }
 
     async fn cancel(
@@ -214,11 +214,14 @@ impl OrderStore for PgOrderStore {
         id: i64,
         ctx: RequestContext,
     ) -> Result<Canceled, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let now = Utc::now();
-            let (status, payment_status, branch): (DbOrderStatus, DbPaymentStatus, Option<i64>) =
-                orders::table
+        self.db
+            .transaction(async |conn| {
+                let now = Utc::now();
+                let (status, payment_status, branch): (
+                    DbOrderStatus,
+                    DbPaymentStatus,
+                    Option<i64>,
+                ) = orders::table
                     .filter(orders::id.eq(id))
                     .filter(orders::user_id.eq(user.0))
                     .select((orders::status, orders::payment_status, orders::branch_id))
@@ -227,51 +230,50 @@ impl OrderStore for PgOrderStore {
                     .await
                     .optional()?
                     .ok_or_else(|| DomainError::not_found("NOT_FOUND", "Order not found"))?;
-            if status != DbOrderStatus::Created {
-                return Err(TxErr(DomainError::conflict(
-                    "INVALID_STATUS",
-                    "Order cannot be canceled in its current status",
-                )));
-            }
-            if payment_status == DbPaymentStatus::Pending {
-                return Err(TxErr(DomainError::conflict(
-                    "PAYMENT_PENDING",
-                    "The payment is still being confirmed; try again shortly",
-                )));
-            }
-            restore_order_stock(conn, id, branch.unwrap_or(0), &ctx, "ORDER_CANCELED").await?;
-            diesel::update(orders::table.find(id))
-                .set((
-                    orders::status.eq(DbOrderStatus::Canceled),
-                    orders::updated_at.eq(now),
-                ))
-                .execute(conn)
-                .await?;
-            let entry = AuditEntry::new(&ctx, "order", AuditTarget::Id(id), "CANCEL")
-                .with_change(
-                    Some(json!({"status": "CREATED"})),
-                    Some(json!({"status": "CANCELED"})),
-                )
-                .context(json!({"canceled_at": now.to_rfc3339()}));
-            audit::insert(conn, &entry, None).await?;
-            let void = if payment_status == DbPaymentStatus::Authorized {
-                let intent: Option<String> = payments::table
-                    .filter(payments::order_id.eq(id))
-                    .select(payments::provider_payment_id)
-                    .first(conn)
+                if status != DbOrderStatus::Created {
+                    return Err(Tx(DomainError::conflict(
+                        "INVALID_STATUS",
+                        "Order cannot be canceled in its current status",
+                    )));
+                }
+                if payment_status == DbPaymentStatus::Pending {
+                    return Err(Tx(DomainError::conflict(
+                        "PAYMENT_PENDING",
+                        "The payment is still being confirmed; try again shortly",
+                    )));
+                }
+                restore_order_stock(conn, id, branch.unwrap_or(0), &ctx, "ORDER_CANCELED").await?;
+                diesel::update(orders::table.find(id))
+                    .set((
+                        orders::status.eq(DbOrderStatus::Canceled),
+                        orders::updated_at.eq(now),
+                    ))
+                    .execute(conn)
                     .await?;
-                intent.map(|i| (i, format!("mami-order-{id}-void")))
-            } else {
-                None
-            };
-            Ok::<_, TxErr>(Canceled {
-                order_id: id,
-                canceled_at: now,
-                void,
+                let entry = AuditEntry::new(&ctx, "order", AuditTarget::Id(id), "CANCEL")
+                    .with_change(
+                        Some(json!({"status": "CREATED"})),
+                        Some(json!({"status": "CANCELED"})),
+                    )
+                    .context(json!({"canceled_at": now.to_rfc3339()}));
+                audit::insert(conn, &entry, None).await?;
+                let void = if payment_status == DbPaymentStatus::Authorized {
+                    let intent: Option<String> = payments::table
+                        .filter(payments::order_id.eq(id))
+                        .select(payments::provider_payment_id)
+                        .first(conn)
+                        .await?;
+                    intent.map(|i| (i, format!("mami-order-{id}-void")))
+                } else {
+                    None
+                };
+                Ok::<_, Tx<DomainError>>(Canceled {
+                    order_id: id,
+                    canceled_at: now,
+                    void,
+                })
             })
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+            .await
     }
 
     async fn record_void(
@@ -281,39 +283,38 @@ impl OrderStore for PgOrderStore {
         detail: String,
         ctx: RequestContext,
     ) -> Result<(), DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let now = Utc::now();
-            if voided {
-                diesel::update(payments::table.filter(payments::order_id.eq(order_id)))
-                    .set((
-                        payments::status.eq(DbPaymentStatus::Voided),
-                        payments::updated_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                diesel::update(orders::table.find(order_id))
-                    .set((
-                        orders::payment_status.eq(DbPaymentStatus::Voided),
-                        orders::updated_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .await?;
-            }
-            let action = if voided { "VOIDED" } else { "VOID_FAILED" };
-            let mut entry = AuditEntry::new(&ctx, "payment", AuditTarget::Id(order_id), action);
-            if voided {
-                entry = entry.with_change(
-                    Some(json!({"payment_status": "AUTHORIZED"})),
-                    Some(json!({"payment_status": "VOIDED"})),
-                );
-            } else {
-                entry = entry.context(json!({"error": detail}));
-            }
-            audit::insert(conn, &entry, None).await?;
-            Ok::<_, TxErr>(())
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let now = Utc::now();
+                if voided {
+                    diesel::update(payments::table.filter(payments::order_id.eq(order_id)))
+                        .set((
+                            payments::status.eq(DbPaymentStatus::Voided),
+                            payments::updated_at.eq(now),
+                        ))
+                        .execute(conn)
+                        .await?;
+                    diesel::update(orders::table.find(order_id))
+                        .set((
+                            orders::payment_status.eq(DbPaymentStatus::Voided),
+                            orders::updated_at.eq(now),
+                        ))
+                        .execute(conn)
+                        .await?;
+                }
+                let action = if voided { "VOIDED" } else { "VOID_FAILED" };
+                let mut entry = AuditEntry::new(&ctx, "payment", AuditTarget::Id(order_id), action);
+                if voided {
+                    entry = entry.with_change(
+                        Some(json!({"payment_status": "AUTHORIZED"})),
+                        Some(json!({"payment_status": "VOIDED"})),
+                    );
+                } else {
+                    entry = entry.context(json!({"error": detail}));
+                }
+                audit::insert(conn, &entry, None).await?;
+                Ok::<_, Tx<DomainError>>(())
+            })
+            .await
     }
 }

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use mami_domain::DomainError;
 use mami_domain::audit::AuditEntry;
 use mami_domain::identity::UserId;
@@ -11,7 +11,7 @@ use mami_domain::payment_tokens::{PaymentToken, PaymentTokenStore};
 use mami_domain::payments::CardToken;
 use serde_json::json;
 
-use crate::error::{TxErr, domain};
+use crate::error::{Tx, infra};
 use crate::schema::payment_tokens as pt;
 use crate::{Database, audit};
 
@@ -75,7 +75,7 @@ impl PaymentTokenStore for PgPaymentTokenStore {
             .select(Row::as_select())
             .load(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         Ok(rows.into_iter().map(PaymentToken::from).collect())
     }
 
@@ -87,51 +87,50 @@ impl PaymentTokenStore for PgPaymentTokenStore {
         make_default: bool,
         audit_entry: AuditEntry,
     ) -> Result<PaymentToken, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let has_default: Option<i64> = pt::table
-                .filter(pt::user_id.eq(user.0))
-                .filter(pt::is_active.eq(true))
-                .filter(pt::is_default.eq(true))
-                .select(pt::id)
-                .for_update()
-                .first(conn)
-                .await
-                .optional()?;
-            let default = make_default || has_default.is_none();
-            if default && has_default.is_some() {
-                diesel::update(
-                    pt::table
-                        .filter(pt::user_id.eq(user.0))
-                        .filter(pt::is_default.eq(true)),
-                )
-                .set((pt::is_default.eq(false), pt::updated_at.eq(Utc::now())))
-                .execute(conn)
-                .await?;
-            }
-            let row: Row = diesel::insert_into(pt::table)
-                .values((
-                    pt::user_id.eq(user.0),
-                    pt::provider.eq(&provider),
-                    pt::provider_token.eq(&card.provider_token),
-                    pt::brand.eq(&card.brand),
-                    pt::last4.eq(&card.last4),
-                    pt::exp_month.eq(card.exp_month),
-                    pt::exp_year.eq(card.exp_year),
-                    pt::is_default.eq(default),
-                ))
-                .returning(Row::as_returning())
-                .get_result(conn)
-                .await?;
-            let mut entry = audit_entry;
-            if let Some(serde_json::Value::Object(m)) = entry.new_value.as_mut() {
-                m.insert("is_default".into(), json!(default));
-            }
-            audit::insert(conn, &entry, Some(row.id)).await?;
-            Ok::<_, TxErr>(PaymentToken::from(row))
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let has_default: Option<i64> = pt::table
+                    .filter(pt::user_id.eq(user.0))
+                    .filter(pt::is_active.eq(true))
+                    .filter(pt::is_default.eq(true))
+                    .select(pt::id)
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()?;
+                let default = make_default || has_default.is_none();
+                if default && has_default.is_some() {
+                    diesel::update(
+                        pt::table
+                            .filter(pt::user_id.eq(user.0))
+                            .filter(pt::is_default.eq(true)),
+                    )
+                    .set((pt::is_default.eq(false), pt::updated_at.eq(Utc::now())))
+                    .execute(conn)
+                    .await?;
+                }
+                let row: Row = diesel::insert_into(pt::table)
+                    .values((
+                        pt::user_id.eq(user.0),
+                        pt::provider.eq(&provider),
+                        pt::provider_token.eq(&card.provider_token),
+                        pt::brand.eq(&card.brand),
+                        pt::last4.eq(&card.last4),
+                        pt::exp_month.eq(card.exp_month),
+                        pt::exp_year.eq(card.exp_year),
+                        pt::is_default.eq(default),
+                    ))
+                    .returning(Row::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let mut entry = audit_entry;
+                if let Some(serde_json::Value::Object(m)) = entry.new_value.as_mut() {
+                    m.insert("is_default".into(), json!(default));
+                }
+                audit::insert(conn, &entry, Some(row.id)).await?;
+                Ok::<_, Tx<DomainError>>(PaymentToken::from(row))
+            })
+            .await
     }
 
     async fn deactivate(
@@ -140,32 +139,31 @@ impl PaymentTokenStore for PgPaymentTokenStore {
         id: i64,
         audit_entry: AuditEntry,
     ) -> Result<(), DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let n = diesel::update(
-                pt::table
-                    .filter(pt::id.eq(id))
-                    .filter(pt::user_id.eq(user.0))
-                    .filter(pt::is_active.eq(true)),
-            )
-            .set((
-                pt::is_active.eq(false),
-                pt::is_default.eq(false),
-                pt::updated_at.eq(Utc::now()),
-            ))
-            .execute(conn)
-            .await?;
-            if n == 0 {
-                return Err(TxErr(not_found()));
-            }
-            let entry = audit_entry.with_change(
-                Some(json!({"is_active": true})),
-                Some(json!({"is_active": false})),
-            );
-            audit::insert(conn, &entry, None).await?;
-            Ok::<_, TxErr>(())
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+        self.db
+            .transaction(async |conn| {
+                let n = diesel::update(
+                    pt::table
+                        .filter(pt::id.eq(id))
+                        .filter(pt::user_id.eq(user.0))
+                        .filter(pt::is_active.eq(true)),
+                )
+                .set((
+                    pt::is_active.eq(false),
+                    pt::is_default.eq(false),
+                    pt::updated_at.eq(Utc::now()),
+                ))
+                .execute(conn)
+                .await?;
+                if n == 0 {
+                    return Err(Tx(not_found()));
+                }
+                let entry = audit_entry.with_change(
+                    Some(json!({"is_active": true})),
+                    Some(json!({"is_active": false})),
+                );
+                audit::insert(conn, &entry, None).await?;
+                Ok::<_, Tx<DomainError>>(())
+            })
+            .await
     }
 }

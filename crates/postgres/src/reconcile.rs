@@ -13,7 +13,7 @@ use mami_domain::reconciler::ReconcileStore;
 use tokio::sync::Mutex;
 
 use crate::enums::DbPaymentStatus;
-use crate::error::domain;
+use crate::error::infra;
 use crate::money::to_money;
 use crate::schema::{idempotency_keys, orders, payment_tokens, payments, revoked_tokens};
 use crate::{Conn, Database};
@@ -59,7 +59,7 @@ impl ReconcileStore for PgReconcileStore {
             .bind::<diesel::sql_types::BigInt, _>(LOCK_KEY)
             .get_result(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         if got.locked {
             *guard = Some(conn);
         }
@@ -73,7 +73,7 @@ impl ReconcileStore for PgReconcileStore {
                 .bind::<diesel::sql_types::BigInt, _>(LOCK_KEY)
                 .execute(&mut conn)
                 .await
-                .map_err(domain)?;
+                .map_err(infra)?;
         }
         Ok(())
     }
@@ -96,12 +96,12 @@ impl ReconcileStore for PgReconcileStore {
         )
         .execute(&mut conn)
         .await
-        .map_err(domain)?;
+        .map_err(infra)?;
         let tokens =
             diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.lt(now)))
                 .execute(&mut conn)
                 .await
-                .map_err(domain)?;
+                .map_err(infra)?;
         Ok(keys + tokens)
     }
 
@@ -129,7 +129,7 @@ impl ReconcileStore for PgReconcileStore {
             ))
             .load(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         Ok(rows
             .into_iter()
             .map(

@@ -9,7 +9,7 @@ use mami_domain::analytics::{Granularity, RevenueQuery, RevenueReport};
 use mami_domain::{DomainError, Money};
 
 use crate::Database;
-use crate::error::domain;
+use crate::error::infra;
 use crate::money::to_money;
 
 #[derive(QueryableByName)]
@@ -49,7 +49,7 @@ impl RevenueReport for PgRevenueReport {
         .bind::<Timestamptz, _>(query.since)
         .load(&mut conn)
         .await
-        .map_err(domain)?;
+        .map_err(infra)?;
         Ok(rows
             .into_iter()
             .map(|b| (b.label, b.total.as_ref().map_or(Money::ZERO, to_money)))

@@ -2,15 +2,16 @@
 //! exist (by name or e-mail) are left as they are.
 
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use mami_domain::InfraError;
 use mami_domain::identity::{PasswordHash, Role};
 
+use crate::Database;
+use crate::error::Tx;
 use crate::identity::DbRole;
 use crate::money::to_decimal;
 use crate::schema::{branches, categories, products, users};
 use crate::seed_data::{BRANCHES, CATEGORIES, STAPLES};
-use crate::{Database, error};
 
 /// Name of the seeded warehouse branch (the delivery source).
 pub const WAREHOUSE_NAME: &str = "Mami Central Warehouse";
@@ -44,8 +45,7 @@ impl Database {
         &self,
         demo_password_hash: &PasswordHash,
     ) -> Result<SeedReport, InfraError> {
-        let mut conn = self.conn().await?;
-        conn.transaction(async |conn| {
+        self.transaction(async |conn| {
             let mut branches_created = 0;
             for (name, address) in &BRANCHES[..2] {
                 branches_created += diesel::insert_into(branches::table)
@@ -73,7 +73,7 @@ impl Database {
                     .execute(conn)
                     .await?;
             }
-            Ok::<_, diesel::result::Error>(SeedReport {
+            Ok::<_, Tx<InfraError>>(SeedReport {
                 warehouse_id,
                 branches_created,
                 users_created,
@@ -84,7 +84,6 @@ impl Database {
             })
         })
         .await
-        .map_err(error::infra)
     }
 }
 
@@ -105,8 +104,7 @@ impl Database {
         extra_products: u32,
     ) -> Result<SeedReport, InfraError> {
         let mut report = self.seed_minimum(demo_password_hash).await?;
-        let mut conn = self.conn().await?;
-        conn.transaction(async |conn| {
+        self.transaction(async |conn| {
             let rows: Vec<_> = BRANCHES[2..]
                 .iter()
                 .map(|(n, a)| (branches::name.eq(*n), branches::address.eq(*a)))
@@ -213,10 +211,9 @@ impl Database {
             )
             .execute(conn)
             .await?;
-            Ok::<_, diesel::result::Error>(())
+            Ok::<_, Tx<InfraError>>(())
         })
-        .await
-        .map_err(error::infra)?;
+        .await?;
         Ok(report)
     }
 }

@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::DomainError;
 use mami_domain::audit::AuditEntry;
 use mami_domain::identity::UserId;
 use mami_domain::settings::{Settings, SettingsDefaults, SettingsPatch, SettingsStore};
 use serde_json::json;
 
-use crate::error::{TxErr, domain};
+use crate::error::{Tx, infra};
 use crate::money::{to_decimal, to_money};
 use crate::schema::global_settings as gs;
 use crate::{Database, audit};
@@ -92,17 +92,17 @@ impl SettingsStore for PgSettingsStore {
             .first(&mut conn)
             .await
             .optional()
-            .map_err(domain)?;
+            .map_err(infra)?;
         if let Some(r) = row {
             return Ok(settings(r));
         }
-        ensure(&mut conn, defaults).await.map_err(domain)?;
+        ensure(&mut conn, defaults).await.map_err(infra)?;
         let r: Row = gs::table
             .find(1i16)
             .select(COLUMNS)
             .first(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         Ok(settings(r))
     }
 
@@ -112,40 +112,41 @@ impl SettingsStore for PgSettingsStore {
         patch: SettingsPatch,
         audit_entry: AuditEntry,
     ) -> Result<Settings, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            ensure(conn, defaults).await?;
-            let old = settings(
-                gs::table
-                    .find(1i16)
-                    .for_update()
-                    .select(COLUMNS)
-                    .first(conn)
-                    .await?,
-            );
-            let r: Row = diesel::update(gs::table.find(1i16))
-                .set((
-                    gs::delivery_min.eq(to_decimal(patch.delivery_min.unwrap_or(old.delivery_min))),
-                    gs::delivery_fee.eq(to_decimal(patch.delivery_fee.unwrap_or(old.delivery_fee))),
-                    gs::free_threshold.eq(to_decimal(
-                        patch.free_threshold.unwrap_or(old.free_threshold),
-                    )),
-                    gs::updated_at.eq(Utc::now()),
-                    gs::updated_by.eq(audit_entry.actor.map(|a| a.0)),
-                ))
-                .returning(COLUMNS)
-                .get_result(conn)
+        self.db
+            .transaction(async |conn| {
+                ensure(conn, defaults).await?;
+                let old = settings(
+                    gs::table
+                        .find(1i16)
+                        .for_update()
+                        .select(COLUMNS)
+                        .first(conn)
+                        .await?,
+                );
+                let r: Row = diesel::update(gs::table.find(1i16))
+                    .set((
+                        gs::delivery_min
+                            .eq(to_decimal(patch.delivery_min.unwrap_or(old.delivery_min))),
+                        gs::delivery_fee
+                            .eq(to_decimal(patch.delivery_fee.unwrap_or(old.delivery_fee))),
+                        gs::free_threshold.eq(to_decimal(
+                            patch.free_threshold.unwrap_or(old.free_threshold),
+                        )),
+                        gs::updated_at.eq(Utc::now()),
+                        gs::updated_by.eq(audit_entry.actor.map(|a| a.0)),
+                    ))
+                    .returning(COLUMNS)
+                    .get_result(conn)
+                    .await?;
+                let new = settings(r);
+                audit::insert(
+                    conn,
+                    &audit_entry.with_change(Some(values(&old)), Some(values(&new))),
+                    None,
+                )
                 .await?;
-            let new = settings(r);
-            audit::insert(
-                conn,
-                &audit_entry.with_change(Some(values(&old)), Some(values(&new))),
-                None,
-            )
-            .await?;
-            Ok::<_, TxErr>(new)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+                Ok::<_, Tx<DomainError>>(new)
+            })
+            .await
     }
 }

@@ -3,13 +3,13 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use mami_domain::DomainError;
 use mami_domain::audit::AuditEntry;
 use mami_domain::identity::{Role, User, UserDirectory, UserFilter, UserId, UserPatch};
 use serde_json::json;
 
-use crate::error::{TxErr, domain};
+use crate::error::{Tx, infra};
 use crate::identity::{DbRole, UserRow};
 use crate::schema::users;
 use crate::{Database, audit};
@@ -80,14 +80,14 @@ impl UserDirectory for PgUserDirectory {
         let total: i64 = filtered!(users::table.count().into_boxed())
             .get_result(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         let rows: Vec<UserRow> = filtered!(users::table.select(UserRow::as_select()).into_boxed())
             .order((users::created_at.desc(), users::id.desc()))
             .limit(limit)
             .offset(offset)
             .load(&mut conn)
             .await
-            .map_err(domain)?;
+            .map_err(infra)?;
         Ok((rows.into_iter().map(User::from).collect(), total))
     }
 
@@ -100,7 +100,7 @@ impl UserDirectory for PgUserDirectory {
             .await
             .optional()
             .map(|r| r.map(User::from))
-            .map_err(domain)
+            .map_err(|e| infra(e).into())
     }
 
     async fn update_user(
@@ -111,44 +111,43 @@ impl UserDirectory for PgUserDirectory {
         patch: UserPatch,
         audit_entry: AuditEntry,
     ) -> Result<User, DomainError> {
-        let mut conn = self.db.conn().await?;
-        conn.transaction(async |conn| {
-            let old: User = users::table
-                .find(id.0)
-                .for_update()
-                .select(UserRow::as_select())
-                .first(conn)
-                .await
-                .optional()?
-                .map(User::from)
-                .ok_or_else(|| DomainError::not_found("USER_NOT_FOUND", "User not found"))?;
-            if old.role != expected_role || old.is_active != expected_active {
-                return Err(TxErr(DomainError::conflict(
-                    "USER_CHANGED",
-                    "The user was changed meanwhile; reload and try again",
-                )));
-            }
-            let row: UserRow = diesel::update(users::table.find(id.0))
-                .set(UserChanges {
-                    role: patch.role.map(DbRole::from),
-                    is_active: patch.is_active,
-                    full_name: patch.full_name.clone(),
-                    phone: patch.phone.clone(),
-                    updated_at: Utc::now(),
-                })
-                .returning(UserRow::as_returning())
-                .get_result(conn)
+        self.db
+            .transaction(async |conn| {
+                let old: User = users::table
+                    .find(id.0)
+                    .for_update()
+                    .select(UserRow::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .map(User::from)
+                    .ok_or_else(|| DomainError::not_found("USER_NOT_FOUND", "User not found"))?;
+                if old.role != expected_role || old.is_active != expected_active {
+                    return Err(Tx(DomainError::conflict(
+                        "USER_CHANGED",
+                        "The user was changed meanwhile; reload and try again",
+                    )));
+                }
+                let row: UserRow = diesel::update(users::table.find(id.0))
+                    .set(UserChanges {
+                        role: patch.role.map(DbRole::from),
+                        is_active: patch.is_active,
+                        full_name: patch.full_name.clone(),
+                        phone: patch.phone.clone(),
+                        updated_at: Utc::now(),
+                    })
+                    .returning(UserRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let new = User::from(row);
+                audit::insert(
+                    conn,
+                    &audit_entry.with_change(Some(visible(&old)), Some(visible(&new))),
+                    None,
+                )
                 .await?;
-            let new = User::from(row);
-            audit::insert(
-                conn,
-                &audit_entry.with_change(Some(visible(&old)), Some(visible(&new))),
-                None,
-            )
-            .await?;
-            Ok::<_, TxErr>(new)
-        })
-        .await
-        .map_err(|TxErr(e)| e)
+                Ok::<_, Tx<DomainError>>(new)
+            })
+            .await
     }
 }

@@ -175,10 +175,9 @@ impl ResponseError for ApiError {
 
 impl From<InfraError> for ApiError {
     fn from(e: InfraError) -> Self {
-        if e.0.contains("no database connection") {
-            ApiError::unavailable(&e)
-        } else {
-            ApiError::internal(&e)
+        match e {
+            InfraError::Unavailable(_) => ApiError::unavailable(&e),
+            InfraError::Failure(_) => ApiError::internal(&e),
         }
     }
 }

@@ -28,6 +28,15 @@ pub enum StoreError {
     Infra(#[from] InfraError),
 }
 
+impl From<crate::Violation> for StoreError {
+    fn from(v: crate::Violation) -> Self {
+        match v {
+            crate::Violation::DuplicateEmail => StoreError::EmailTaken,
+            other => StoreError::Infra(InfraError::new(format!("unexpected violation: {other:?}"))),
+        }
+    }
+}
+
 /// What the store knows about a token's user and session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionState {
