@@ -1,6 +1,7 @@
 //! Public catalog, store and branches on the seeded demo supermarket.
 
 use mami_domain::identity::Role;
+use mami_tests::demo::{TEL_AVIV, TOMATOES};
 use mami_tests::{TestApp, error_code, send};
 use serde_json::{Value, json};
 
@@ -70,23 +71,16 @@ async fn product_detail_availability_comes_from_inventory() -> R {
     let (s, b) = get(&app, "/api/v1/catalog/products/1?branchId=2").await?;
     assert_eq!(s, 200);
     let p = &b["data"];
-    let mut conn = app.conn().await?;
-    use diesel_async::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Q {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        total: i64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        at_two: i64,
-    }
-    let q: Q = diesel::sql_query(
-        "SELECT SUM(available_quantity)::bigint AS total, SUM(available_quantity) FILTER (WHERE branch_id = 2)::bigint AS at_two FROM inventory WHERE product_id = 1",
-    )
-    .get_result(&mut conn)
-    .await?;
-    assert_eq!(p["available_quantity"].as_i64(), Some(q.total));
-    assert_eq!(p["branch_available_quantity"].as_i64(), Some(q.at_two));
-    assert_eq!(p["in_stock_anywhere"], json!(q.total > 0));
+    let levels = app.stock_levels(TOMATOES).await?;
+    let total: i64 = levels.iter().map(|l| i64::from(l.available)).sum();
+    let at_two: i64 = levels
+        .iter()
+        .filter(|l| l.branch_id == TEL_AVIV)
+        .map(|l| i64::from(l.available))
+        .sum();
+    assert_eq!(p["available_quantity"].as_i64(), Some(total));
+    assert_eq!(p["branch_available_quantity"].as_i64(), Some(at_two));
+    assert_eq!(p["in_stock_anywhere"], json!(total > 0));
     let (_, b) = get(&app, "/api/v1/catalog/products/1").await?;
     assert_eq!(b["data"]["branch_available_quantity"], Value::Null);
     assert_eq!(b["data"]["in_stock_for_branch"], Value::Null);
@@ -192,13 +186,7 @@ async fn search_in_hebrew_and_english_with_filters_and_sort() -> R {
     );
 
     // in_stock at a branch: empty one product's stock there and it drops out.
-    let mut conn = app.conn().await?;
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query(
-        "UPDATE inventory SET available_quantity = 0 WHERE product_id = 1 AND branch_id = 2",
-    )
-    .execute(&mut conn)
-    .await?;
+    app.stock(TOMATOES, TEL_AVIV).set(0).await?;
     let (_, b) = get(
         &app,
         "/api/v1/catalog/products/search?in_stock=true&branch_id=2&category_id=1&limit=100",
