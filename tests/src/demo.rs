@@ -1,5 +1,6 @@
 //! Ids the demo seed gives on a fresh database (it inserts in a fixed order), named once so
-//! that tests say which branch or product they mean.
+//! that tests say which branch or product they mean; and the cards the payment simulator
+//! knows.
 
 /// The warehouse: the delivery source (`DELIVERY_SOURCE_BRANCH_ID=1` in tests).
 pub const WAREHOUSE: i64 = 1;
@@ -22,3 +23,10 @@ pub const AVOCADO: i64 = 11;
 pub const MILK: i64 = 13;
 /// Cottage cheese 5%, 5.90.
 pub const COTTAGE_CHEESE: i64 = 15;
+
+/// A card the simulator authorizes.
+pub const VISA: &str = "pm_card_visa";
+/// A card the simulator declines (`card_declined`).
+pub const DECLINED: &str = "pm_card_chargeDeclined";
+/// A card the simulator declines for `insufficient_funds`.
+pub const INSUFFICIENT_FUNDS: &str = "pm_card_chargeDeclinedInsufficientFunds";

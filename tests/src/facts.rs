@@ -69,14 +69,17 @@ enum_as_label!(
 );
 
 /// One inventory row's available quantity.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = inventory)]
 pub struct StockLevel {
     pub branch_id: i64,
+    #[diesel(column_name = available_quantity)]
     pub available: i32,
 }
 
 /// An order's state.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = orders)]
 pub struct OrderRow {
     pub id: i64,
     pub user_id: i64,
@@ -89,7 +92,8 @@ pub struct OrderRow {
 }
 
 /// A provider authorization recorded for an order.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = payments)]
 pub struct PaymentRow {
     pub order_id: i64,
     pub provider_payment_id: Option<String>,
@@ -98,7 +102,8 @@ pub struct PaymentRow {
 }
 
 /// An audit row, without its JSON values.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = audit)]
 pub struct AuditRow {
     pub id: i64,
     pub entity_type: String,
@@ -139,7 +144,7 @@ impl Backend {
         let mut c = self.conn().await?;
         Ok(inventory::table
             .filter(inventory::product_id.eq(product))
-            .select((inventory::branch_id, inventory::available_quantity))
+            .select(StockLevel::as_select())
             .order(inventory::branch_id)
             .load(&mut c)
             .await?)
@@ -149,13 +154,7 @@ impl Backend {
     pub async fn orders(&self) -> Result<Vec<OrderRow>> {
         let mut c = self.conn().await?;
         Ok(orders::table
-            .select((
-                orders::id,
-                orders::user_id,
-                orders::status,
-                orders::payment_status,
-                orders::fulfillment_type,
-            ))
+            .select(OrderRow::as_select())
             .order(orders::id)
             .load(&mut c)
             .await?)
@@ -170,11 +169,7 @@ impl Backend {
     pub async fn payments(&self) -> Result<Vec<PaymentRow>> {
         let mut c = self.conn().await?;
         Ok(payments::table
-            .select((
-                payments::order_id,
-                payments::provider_payment_id,
-                payments::status,
-            ))
+            .select(PaymentRow::as_select())
             .order(payments::id)
             .load(&mut c)
             .await?)
@@ -184,15 +179,7 @@ impl Backend {
     pub async fn audit_rows(&self) -> Result<Vec<AuditRow>> {
         let mut c = self.conn().await?;
         Ok(audit::table
-            .select((
-                audit::id,
-                audit::entity_type,
-                audit::entity_id,
-                audit::action,
-                audit::actor_user_id,
-                audit::request_id,
-                audit::created_at,
-            ))
+            .select(AuditRow::as_select())
             .order(audit::id)
             .load(&mut c)
             .await?)

@@ -75,6 +75,11 @@ pub fn error_code(status: u16, body: &Value) -> String {
     e["code"].as_str().unwrap_or_default().to_owned()
 }
 
+/// The elements of a JSON array, none if `v` is not one: `each(&body["data"])`.
+pub fn each(v: &Value) -> impl Iterator<Item = &Value> {
+    v.as_array().into_iter().flatten()
+}
+
 /// The e-mail of the demo user of `role`.
 pub fn demo_email(role: Role) -> &'static str {
     DEMO_USERS

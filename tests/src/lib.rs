@@ -21,12 +21,14 @@ pub use backend::Backend;
 pub use binary::BinaryApp;
 pub use db::{TestDb, base_url, seed};
 pub use facts::{AuditRow, Label, OrderRow, PaymentRow, Rows, StockLevel};
-pub use http::{Reply, Session, access_token, client, demo_email, error_code, log_in, login, send};
+pub use http::{
+    Reply, Session, access_token, client, demo_email, each, error_code, log_in, login, send,
+};
 pub use mami_postgres::seed::{DEMO_PASSWORD, DEMO_USERS};
 pub use reqwest;
 pub use scenario::{
-    AuditFailure, PastOrder, Shopper, ShopperBuilder, SlotBuilder, Stock, confirm_all, delivery,
-    orders_created, pickup,
+    AuditFailure, PastOrder, Race, Shopper, ShopperBuilder, SlotBuilder, Stock, confirm_all,
+    delivery, pickup,
 };
 pub use serde_json;
 

@@ -99,22 +99,16 @@ pub async fn confirm_all(
     futures_util::future::join_all(calls).await
 }
 
-/// How many of `replies` created an order; asserts that every other one was refused with
-/// 409 `INSUFFICIENT_STOCK`.
-pub fn orders_created(replies: Vec<Result<Reply>>) -> Result<usize> {
-    let mut created = 0;
-    for r in replies {
-        let r = r?;
-        match r.status {
-            201 => created += 1,
-            409 => assert_eq!(r.body["error"]["code"], "INSUFFICIENT_STOCK", "{}", r.body),
-            other => panic!("unexpected {other}: {}", r.body),
-        }
-    }
-    Ok(created)
+/// How a race for the last units ended (see [`Backend::race_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Race {
+    /// Checkouts answered 201.
+    pub created: usize,
+    /// Available quantity at the warehouse afterwards.
+    pub stock_left: i64,
 }
 
-/// Builds customers: `app.shopper().cart(&[(TOMATOES, 2)]).card("pm_card_visa").create()`.
+/// Builds customers: `app.shopper(&[(TOMATOES, 2)]).card(VISA).create()`.
 pub struct ShopperBuilder<'a> {
     backend: &'a Backend,
     lines: Vec<(i64, i32)>,
@@ -123,12 +117,6 @@ pub struct ShopperBuilder<'a> {
 }
 
 impl ShopperBuilder<'_> {
-    /// Lines `(product, quantity)` in the cart, at the products' current prices.
-    pub fn cart(mut self, lines: &[(i64, i32)]) -> Self {
-        self.lines = lines.to_vec();
-        self
-    }
-
     /// A saved default card with this provider token (`pm_card_visa`,
     /// `pm_card_chargeDeclined` …).
     pub fn card(mut self, provider_token: &str) -> Self {
@@ -370,11 +358,12 @@ pub enum AuditFailure {
 }
 
 impl Backend {
-    /// A customer to build: see [`ShopperBuilder`].
-    pub fn shopper(&self) -> ShopperBuilder<'_> {
+    /// A customer to build, with lines `(product, quantity)` in the cart at the products'
+    /// current prices: see [`ShopperBuilder`].
+    pub fn shopper(&self, cart: &[(i64, i32)]) -> ShopperBuilder<'_> {
         ShopperBuilder {
             backend: self,
-            lines: Vec::new(),
+            lines: cart.to_vec(),
             card: None,
             registered: false,
         }
@@ -417,6 +406,34 @@ impl Backend {
             status: "DELIVERED",
             age: Duration::zero(),
         }
+    }
+
+    /// A race for the last units: `units` of `product` at the warehouse, and every buyer
+    /// confirms a delivery at once, buyer `i` at `instances[i % instances.len()]`. Asserts
+    /// that every checkout that did not create an order was refused with 409
+    /// `INSUFFICIENT_STOCK`.
+    pub async fn race_for(
+        &self,
+        product: i64,
+        units: i32,
+        buyers: &[Shopper],
+        instances: &[&str],
+    ) -> Result<Race> {
+        self.stock(product, demo::WAREHOUSE).set(units).await?;
+        let slot = self.slot().create().await?;
+        let mut created = 0;
+        for r in confirm_all(buyers, slot, "race", instances).await {
+            let r = r?;
+            match r.status {
+                201 => created += 1,
+                409 => assert_eq!(r.body["error"]["code"], "INSUFFICIENT_STOCK", "{}", r.body),
+                other => panic!("unexpected {other}: {}", r.body),
+            }
+        }
+        Ok(Race {
+            created,
+            stock_left: self.stock_of(product, demo::WAREHOUSE).await?,
+        })
     }
 
     /// Adds lines `(product, quantity)` to a cart at the products' current prices.

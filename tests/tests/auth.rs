@@ -4,7 +4,7 @@ use chrono::Utc;
 use mami_api::auth::TokenIssuer;
 use mami_api::auth::jwt::Claims;
 use mami_domain::identity::Role;
-use mami_tests::{DEMO_PASSWORD, TestApp, demo_email, error_code, send};
+use mami_tests::{DEMO_PASSWORD, TestApp, demo_email, each, error_code, send};
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
@@ -107,10 +107,7 @@ async fn register_refuses_privileged_roles_and_bad_input_without_500() -> R {
             (400, "VALIDATION_ERROR"),
             "{field}: {body}"
         );
-        let locs: Vec<&Value> = body["error"]["details"]["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let locs: Vec<&Value> = each(&body["error"]["details"]["errors"])
             .map(|e| &e["loc"])
             .collect();
         assert!(locs.contains(&&json!([field])), "{field}: {body}");

@@ -2,7 +2,7 @@
 //! read back from the audit trail, and bad input answered with 4xx.
 
 use mami_domain::identity::Role;
-use mami_tests::{AuditFailure, TestApp, error_code, send};
+use mami_tests::{AuditFailure, TestApp, each, error_code, send};
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
@@ -187,11 +187,7 @@ async fn a_managers_day_is_fully_audited() -> R {
         )
         .await?;
     assert!(
-        list["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|s| s["id"] == slot),
+        each(&list["data"]).any(|s| s["id"] == slot),
         "inactive slots stay visible to admins"
     );
     let (_, public) = send(
@@ -200,13 +196,7 @@ async fn a_managers_day_is_fully_audited() -> R {
     )
     .await
     .map(|(_, _, b)| ((), b))?;
-    assert!(
-        !public["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|s| s["id"] == slot)
-    );
+    assert!(!each(&public["data"]).any(|s| s["id"] == slot));
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use futures_util::future::join_all;
 use mami_domain::identity::Role;
 use mami_tests::demo::WAREHOUSE;
-use mami_tests::{TestApp, error_code, send};
+use mami_tests::{TestApp, each, error_code, send};
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
@@ -105,10 +105,7 @@ async fn cart_lifecycle_with_reference_shapes_and_audit() -> R {
             .bearer_auth(app.token(Role::Admin).await?),
     )
     .await?;
-    let actions: Vec<&str> = audit["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let actions: Vec<&str> = each(&audit["data"])
         .filter_map(|r| r["action"].as_str())
         .collect();
     assert_eq!(
@@ -225,11 +222,7 @@ async fn parallel_adds_of_one_product_all_count() -> R {
         assert_eq!(s, 201, "{b}");
     }
     let (_, _, b) = send(app.client.get(app.url("/api/v1/cart")).bearer_auth(&t)).await?;
-    let lines: Vec<&Value> = b["data"]["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
+    let lines: Vec<&Value> = each(&b["data"]["items"]).collect();
     assert_eq!(lines.len(), 1, "one line per product");
     assert_eq!(lines[0]["quantity"], 6);
     Ok(())

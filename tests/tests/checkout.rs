@@ -7,11 +7,11 @@ use chrono::{Duration, Utc};
 use futures_util::future::join_all;
 use mami_domain::identity::Role;
 use mami_tests::demo::{
-    AVOCADO, BANANAS, CARROTS, COTTAGE_CHEESE, CUCUMBERS, MILK, RED_APPLES, TEL_AVIV, TOMATOES,
-    WAREHOUSE,
+    AVOCADO, BANANAS, CARROTS, COTTAGE_CHEESE, CUCUMBERS, DECLINED, INSUFFICIENT_FUNDS, MILK,
+    RED_APPLES, TEL_AVIV, TOMATOES, VISA, WAREHOUSE,
 };
 use mami_tests::reqwest::Method;
-use mami_tests::{Reply, Rows, TestApp, confirm_all, delivery, demo_email, orders_created, pickup};
+use mami_tests::{Reply, Rows, TestApp, confirm_all, delivery, demo_email, pickup};
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
@@ -24,9 +24,8 @@ async fn delivery_and_pickup_orders_with_replay() -> R {
     }
     let slot = app.slot().create().await?;
     let t = app
-        .shopper()
-        .cart(&[(TOMATOES, 2), (CUCUMBERS, 1)])
-        .card("pm_card_visa")
+        .shopper(&[(TOMATOES, 2), (CUCUMBERS, 1)])
+        .card(VISA)
         .create()
         .await?;
 
@@ -99,9 +98,8 @@ async fn a_declined_card_gives_the_stock_back_and_keeps_the_cart() -> R {
     app.stock(RED_APPLES, WAREHOUSE).set(5).await?;
     let slot = app.slot().create().await?;
     let t = app
-        .shopper()
-        .cart(&[(RED_APPLES, 2)])
-        .card("pm_card_chargeDeclinedInsufficientFunds")
+        .shopper(&[(RED_APPLES, 2)])
+        .card(INSUFFICIENT_FUNDS)
         .create()
         .await?;
     let declined = t.confirm("d-1", &t.delivery(slot)).await?;
@@ -143,9 +141,8 @@ async fn ownership_and_bad_input() -> R {
     let slot = app.slot().create().await?;
     let store_slot = app.slot().at(TEL_AVIV).create().await?;
     let s = app
-        .shopper()
-        .cart(&[(TOMATOES, 1)])
-        .card("pm_card_visa")
+        .shopper(&[(TOMATOES, 1)])
+        .card(VISA)
         .create_many(2)
         .await?;
     let (t, other) = (&s[0], &s[1]);
@@ -245,17 +242,14 @@ async fn ownership_and_bad_input() -> R {
 #[tokio::test]
 async fn fifty_customers_ten_units_no_oversell() -> R {
     let app = TestApp::spawn_with(&[("DATABASE_POOL_SIZE", "60")]).await?;
-    app.stock(CARROTS, WAREHOUSE).set(10).await?;
-    let slot = app.slot().create().await?;
-    let shoppers = app
-        .shopper()
-        .cart(&[(CARROTS, 1)])
-        .card("pm_card_visa")
+    let buyers = app
+        .shopper(&[(CARROTS, 1)])
+        .card(VISA)
         .create_many(50)
         .await?;
-    let replies = confirm_all(&shoppers, slot, "oversell", &[&app.address]).await;
-    assert_eq!(orders_created(replies)?, 10);
-    assert_eq!(app.stock_of(CARROTS, WAREHOUSE).await?, 0);
+    let race = app.race_for(CARROTS, 10, &buyers, &[&app.address]).await?;
+    assert_eq!(race.created, 10);
+    assert_eq!(race.stock_left, 0);
     assert_eq!(
         app.paysim.intents().await?.len(),
         10,
@@ -268,12 +262,7 @@ async fn fifty_customers_ten_units_no_oversell() -> R {
 async fn one_key_twenty_times_at_once_is_one_order() -> R {
     let app = TestApp::spawn_with(&[("DATABASE_POOL_SIZE", "30")]).await?;
     let slot = app.slot().create().await?;
-    let t = app
-        .shopper()
-        .cart(&[(TOMATOES, 1)])
-        .card("pm_card_visa")
-        .create()
-        .await?;
+    let t = app.shopper(&[(TOMATOES, 1)]).card(VISA).create().await?;
     let body = t.delivery(slot);
     let calls = (0..20).map(|_| t.confirm("same-key", &body));
     let mut orders = HashSet::new();
@@ -302,9 +291,8 @@ async fn unknown_outcomes_are_settled_by_retrying_the_key() -> R {
     let app = TestApp::spawn().await?;
     let slot = app.slot().create().await?;
     let s = app
-        .shopper()
-        .cart(&[(TOMATOES, 1)])
-        .card("pm_card_visa")
+        .shopper(&[(TOMATOES, 1)])
+        .card(VISA)
         .create_many(2)
         .await?;
 
@@ -355,9 +343,8 @@ async fn overlapping_carts_in_opposite_orders_do_not_deadlock() -> R {
     }
     let slot = app.slot().create().await?;
     let shoppers = app
-        .shopper()
-        .cart(&[(AVOCADO, 1), (MILK, 1), (COTTAGE_CHEESE, 1)])
-        .card("pm_card_visa")
+        .shopper(&[(AVOCADO, 1), (MILK, 1), (COTTAGE_CHEESE, 1)])
+        .card(VISA)
         .create_many(10)
         .await?;
     for r in confirm_all(&shoppers, slot, "dl", &[&app.address]).await {
@@ -376,9 +363,8 @@ async fn orders_list_detail_and_cancel_with_void() -> R {
     }
     let slot = app.slot().create().await?;
     let s = app
-        .shopper()
-        .cart(&[(TOMATOES, 2), (CUCUMBERS, 1)])
-        .card("pm_card_visa")
+        .shopper(&[(TOMATOES, 2), (CUCUMBERS, 1)])
+        .card(VISA)
         .create_many(2)
         .await?;
     let (t, other) = (&s[0], &s[1]);
@@ -477,15 +463,13 @@ async fn the_reconciler_settles_every_unknown_outcome() -> R {
     app.stock(TOMATOES, WAREHOUSE).set(10).await?;
     let slot = app.slot().create().await?;
     let approved = app
-        .shopper()
-        .cart(&[(TOMATOES, 2)])
-        .card("pm_card_visa")
+        .shopper(&[(TOMATOES, 2)])
+        .card(VISA)
         .create_many(2)
         .await?;
     let declined = app
-        .shopper()
-        .cart(&[(TOMATOES, 1)])
-        .card("pm_card_chargeDeclined")
+        .shopper(&[(TOMATOES, 1)])
+        .card(DECLINED)
         .create()
         .await?;
     let pending = |o: &mami_tests::OrderRow| o.payment_status == "PENDING";
@@ -555,17 +539,16 @@ async fn the_reconciler_settles_every_unknown_outcome() -> R {
 async fn two_api_instances_on_one_database_never_oversell() -> R {
     let app = TestApp::spawn_with(&[("DATABASE_POOL_SIZE", "30")]).await?;
     let other = app.another_instance().await?;
-    app.stock(CARROTS, WAREHOUSE).set(10).await?;
-    let slot = app.slot().create().await?;
-    let shoppers = app
-        .shopper()
-        .cart(&[(CARROTS, 1)])
-        .card("pm_card_visa")
+    let buyers = app
+        .shopper(&[(CARROTS, 1)])
+        .card(VISA)
         .create_many(40)
         .await?;
-    let replies = confirm_all(&shoppers, slot, "two", &[&app.address, &other]).await;
-    assert_eq!(orders_created(replies)?, 10);
-    assert_eq!(app.stock_of(CARROTS, WAREHOUSE).await?, 0);
+    let race = app
+        .race_for(CARROTS, 10, &buyers, &[&app.address, &other])
+        .await?;
+    assert_eq!(race.created, 10);
+    assert_eq!(race.stock_left, 0);
     Ok(())
 }
 

@@ -3,11 +3,8 @@
 use std::process::Command;
 
 use mami_domain::identity::Role;
-use mami_tests::demo::{CARROTS, WAREHOUSE};
-use mami_tests::{
-    BinaryApp, DEMO_PASSWORD, Paysim, TestDb, client, confirm_all, demo_email, orders_created,
-    send, test_env,
-};
+use mami_tests::demo::{CARROTS, VISA};
+use mami_tests::{BinaryApp, DEMO_PASSWORD, Paysim, TestDb, client, demo_email, send, test_env};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mami-api");
@@ -157,17 +154,16 @@ async fn two_api_processes_on_one_database_never_oversell() -> anyhow::Result<()
     )
     .await?;
     let second = app.another_process().await?;
-    app.stock(CARROTS, WAREHOUSE).set(10).await?;
-    let slot = app.slot().create().await?;
-    let shoppers = app
-        .shopper()
+    let buyers = app
+        .shopper(&[(CARROTS, 1)])
         .registered()
-        .cart(&[(CARROTS, 1)])
-        .card("pm_card_visa")
+        .card(VISA)
         .create_many(30)
         .await?;
-    let replies = confirm_all(&shoppers, slot, "p", &[&app.address, &second]).await;
-    assert_eq!(orders_created(replies)?, 10);
-    assert_eq!(app.stock_of(CARROTS, WAREHOUSE).await?, 0);
+    let race = app
+        .race_for(CARROTS, 10, &buyers, &[&app.address, &second])
+        .await?;
+    assert_eq!(race.created, 10);
+    assert_eq!(race.stock_left, 0);
     Ok(())
 }
