@@ -13,6 +13,7 @@ pub mod demo;
 mod facts;
 mod http;
 mod scenario;
+mod shopper;
 
 use std::path::PathBuf;
 
@@ -26,11 +27,9 @@ pub use http::{
 };
 pub use mami_postgres::seed::{DEMO_PASSWORD, DEMO_USERS};
 pub use reqwest;
-pub use scenario::{
-    AuditFailure, PastOrder, Race, Shopper, ShopperBuilder, SlotBuilder, Stock, confirm_all,
-    delivery, pickup,
-};
+pub use scenario::{AuditFailure, PastOrder, SlotBuilder, Stock};
 pub use serde_json;
+pub use shopper::{Race, Shopper, ShopperBuilder, confirm_all, delivery, pickup};
 
 /// Root of the repository.
 pub fn repo_root() -> PathBuf {
