@@ -1,7 +1,7 @@
 //! `GET /admin/audit`: filters, order, pagination shape and the transactional guarantee.
 
 use mami_domain::identity::Role;
-use mami_tests::{TestApp, demo_email, send};
+use mami_tests::{AuditFailure, TestApp, demo_email, send};
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
@@ -105,16 +105,7 @@ async fn audit_list_filters_newest_first_with_pagination() -> R {
 async fn a_failed_audit_write_rolls_the_change_back() -> R {
     let app = TestApp::spawn().await?;
     let token = app.token(Role::Customer).await?;
-    let mut conn = app.conn().await?;
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query(
-        "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$",
-    )
-    .execute(&mut conn)
-    .await?;
-    diesel::sql_query("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION refuse_audit()")
-        .execute(&mut conn)
-        .await?;
+    app.fail_audit_writes(AuditFailure::OnInsert).await?;
 
     let (status, _, body) = send(
         app.client
@@ -140,9 +131,7 @@ async fn a_failed_audit_write_rolls_the_change_back() -> R {
     .await?;
     assert_eq!(status, 500);
 
-    diesel::sql_query("DROP TRIGGER refuse_audit ON audit")
-        .execute(&mut conn)
-        .await?;
+    app.allow_audit_writes().await?;
     let (status, _, _) = send(
         app.client
             .post(app.url("/api/v1/auth/register"))

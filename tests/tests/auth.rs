@@ -1,39 +1,16 @@
 //! Identity: register, login, refresh, logout, me, change password, token failures.
 
 use chrono::Utc;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use mami_api::auth::TokenIssuer;
 use mami_api::auth::jwt::Claims;
 use mami_domain::identity::Role;
-use mami_tests::{DEMO_PASSWORD, TestApp, demo_email, error_code, send};
+use mami_tests::{DEMO_PASSWORD, TestApp, demo_email, each, error_code, send};
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
 
 fn register_body(email: &str) -> Value {
     json!({"email": email, "password": "Secret123", "full_name": "דנה Levi", "phone": "0501234567"})
-}
-
-#[derive(QueryableByName, Debug)]
-struct AuditRow {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    entity_type: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    action: String,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-    actor_user_id: Option<i64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    request_id: Option<String>,
-}
-
-async fn audit_rows(app: &TestApp) -> anyhow::Result<Vec<AuditRow>> {
-    let mut conn = app.conn().await?;
-    Ok(diesel::sql_query(
-        "SELECT entity_type, action, actor_user_id, request_id FROM audit ORDER BY id",
-    )
-    .load(&mut conn)
-    .await?)
 }
 
 #[tokio::test]
@@ -68,7 +45,7 @@ async fn register_creates_a_customer_signs_in_and_audits() -> R {
     assert_eq!(status, 200);
     assert_eq!(me["data"]["email"], "New.Customer@example.com");
 
-    let rows = audit_rows(&app).await?;
+    let rows = app.audit_rows().await?;
     let reg = rows
         .iter()
         .find(|r| r.action == "REGISTER")
@@ -130,10 +107,7 @@ async fn register_refuses_privileged_roles_and_bad_input_without_500() -> R {
             (400, "VALIDATION_ERROR"),
             "{field}: {body}"
         );
-        let locs: Vec<&Value> = body["error"]["details"]["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let locs: Vec<&Value> = each(&body["error"]["details"]["errors"])
             .map(|e| &e["loc"])
             .collect();
         assert!(locs.contains(&&json!([field])), "{field}: {body}");
@@ -169,7 +143,7 @@ async fn login_answers_and_audits_success_and_failure() -> R {
         );
         assert_eq!(body["error"]["message"], "Invalid email or password");
     }
-    let rows = audit_rows(&app).await?;
+    let rows = app.audit_rows().await?;
     assert_eq!(
         rows.iter().filter(|r| r.action == "LOGIN_SUCCESS").count(),
         1
@@ -185,11 +159,7 @@ async fn login_answers_and_audits_success_and_failure() -> R {
 async fn inactive_users_cannot_log_in_or_use_their_tokens() -> R {
     let app = TestApp::spawn().await?;
     let token = app.token(Role::Customer).await?;
-    let mut conn = app.conn().await?;
-    diesel::sql_query("UPDATE users SET is_active = false WHERE email = $1")
-        .bind::<diesel::sql_types::Text, _>(demo_email(Role::Customer))
-        .execute(&mut conn)
-        .await?;
+    app.deactivate_user(demo_email(Role::Customer)).await?;
     let (status, _, body) = send(
         app.client
             .get(app.url("/api/v1/auth/me"))
@@ -253,7 +223,7 @@ async fn token_failures_are_401_with_specific_codes() -> R {
         chrono::Duration::days(1),
     )
     .sign(&claims("access", now + 600, Some("CUSTOMER")))?;
-    let login = mami_tests::login(&app.client, &app.address, Role::Customer).await?;
+    let login = app.login(Role::Customer).await?;
     let refresh = login["refresh_token"]
         .as_str()
         .unwrap_or_default()
@@ -286,7 +256,7 @@ async fn token_failures_are_401_with_specific_codes() -> R {
 #[tokio::test]
 async fn forged_admin_role_claim_is_ignored() -> R {
     let app = TestApp::spawn().await?;
-    let login = mami_tests::login(&app.client, &app.address, Role::Customer).await?;
+    let login = app.login(Role::Customer).await?;
     let issuer = TokenIssuer::new(
         app.config.jwt_secret.as_slice(),
         chrono::Duration::minutes(5),
@@ -333,7 +303,7 @@ fn base64_url_decode(s: &str) -> anyhow::Result<Vec<u8>> {
 #[tokio::test]
 async fn refresh_rotates_and_a_refresh_token_works_once() -> R {
     let app = TestApp::spawn().await?;
-    let login = mami_tests::login(&app.client, &app.address, Role::Employee).await?;
+    let login = app.login(Role::Employee).await?;
     let refresh = login["refresh_token"]
         .as_str()
         .unwrap_or_default()
@@ -406,7 +376,7 @@ async fn refresh_rotates_and_a_refresh_token_works_once() -> R {
 #[tokio::test]
 async fn concurrent_refreshes_with_one_token_yield_one_new_pair() -> R {
     let app = TestApp::spawn().await?;
-    let login = mami_tests::login(&app.client, &app.address, Role::Customer).await?;
+    let login = app.login(Role::Customer).await?;
     let refresh = login["refresh_token"]
         .as_str()
         .unwrap_or_default()
@@ -438,7 +408,7 @@ async fn concurrent_refreshes_with_one_token_yield_one_new_pair() -> R {
 #[tokio::test]
 async fn logout_revokes_the_session() -> R {
     let app = TestApp::spawn().await?;
-    let login = mami_tests::login(&app.client, &app.address, Role::Customer).await?;
+    let login = app.login(Role::Customer).await?;
     let access = login["access_token"]
         .as_str()
         .unwrap_or_default()
@@ -484,7 +454,7 @@ async fn logout_revokes_the_session() -> R {
     .await?;
     assert_eq!(status, 200, "another session of the same user is untouched");
     assert!(
-        audit_rows(&app)
+        app.audit_rows()
             .await?
             .iter()
             .any(|r| r.action == "LOGOUT" && r.actor_user_id.is_some())
@@ -564,7 +534,7 @@ async fn change_password_revokes_every_earlier_token() -> R {
     .await?;
     assert_eq!(status, 200, "a token issued after the change works");
     assert!(
-        audit_rows(&app)
+        app.audit_rows()
             .await?
             .iter()
             .any(|r| r.action == "CHANGE_PASSWORD" && r.entity_type == "user")

@@ -1,9 +1,8 @@
 //! The back office: catalog, branches, slots, inventory, settings, users, revenue — each change
 //! read back from the audit trail, and bad input answered with 4xx.
 
-use diesel_async::RunQueryDsl;
 use mami_domain::identity::Role;
-use mami_tests::{TestApp, error_code, send};
+use mami_tests::{AuditFailure, TestApp, each, error_code, send};
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
@@ -188,11 +187,7 @@ async fn a_managers_day_is_fully_audited() -> R {
         )
         .await?;
     assert!(
-        list["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|s| s["id"] == slot),
+        each(&list["data"]).any(|s| s["id"] == slot),
         "inactive slots stay visible to admins"
     );
     let (_, public) = send(
@@ -201,13 +196,7 @@ async fn a_managers_day_is_fully_audited() -> R {
     )
     .await
     .map(|(_, _, b)| ((), b))?;
-    assert!(
-        !public["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|s| s["id"] == slot)
-    );
+    assert!(!each(&public["data"]).any(|s| s["id"] == slot));
     Ok(())
 }
 
@@ -872,16 +861,18 @@ async fn user_administration_rules() -> R {
 #[tokio::test]
 async fn revenue_counts_delivered_orders_per_bucket() -> R {
     let app = TestApp::spawn().await?;
-    let mut conn = app.conn().await?;
-    diesel::sql_query(
-        "INSERT INTO orders (order_number, user_id, total_amount, fulfillment_type, status, created_at) VALUES \
-         ('T-1', 1, 40.00, 'DELIVERY', 'DELIVERED', now() - interval '2 days'), \
-         ('T-2', 1, 35.50, 'PICKUP', 'DELIVERED', now() - interval '2 days'), \
-         ('T-3', 1, 99.00, 'DELIVERY', 'CANCELED', now() - interval '2 days'), \
-         ('T-4', 1, 10.00, 'DELIVERY', 'DELIVERED', now() - interval '400 days')",
-    )
-    .execute(&mut conn)
-    .await?;
+    app.past_order("40.00").days_ago(2).create().await?;
+    app.past_order("35.50")
+        .pickup()
+        .days_ago(2)
+        .create()
+        .await?;
+    app.past_order("99.00")
+        .status("CANCELED")
+        .days_ago(2)
+        .create()
+        .await?;
+    app.past_order("10.00").days_ago(400).create().await?;
     let a = admin(&app, Role::Admin).await?;
     let (s, b) = a
         .call("GET", "/api/v1/admin/analytics/revenue?range=7d", None)
@@ -916,16 +907,8 @@ async fn revenue_counts_delivered_orders_per_bucket() -> R {
 async fn a_failure_after_the_audit_insert_leaves_neither_change_nor_audit() -> R {
     let app = TestApp::spawn().await?;
     let m = admin(&app, Role::Manager).await?;
-    let mut conn = app.conn().await?;
     // Fails at COMMIT, i.e. after both the price change and its audit row were written.
-    diesel::sql_query("CREATE FUNCTION fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'commit refused'; END $$")
-        .execute(&mut conn)
-        .await?;
-    diesel::sql_query(
-        "CREATE CONSTRAINT TRIGGER fail_at_commit AFTER INSERT ON audit DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_at_commit()",
-    )
-    .execute(&mut conn)
-    .await?;
+    app.fail_audit_writes(AuditFailure::AtCommit).await?;
     let (s, b) = m
         .call(
             "PATCH",
@@ -942,9 +925,7 @@ async fn a_failure_after_the_audit_insert_leaves_neither_change_nor_audit() -> R
         )
         .await?;
     assert_eq!(s, 500, "{b}");
-    diesel::sql_query("DROP TRIGGER fail_at_commit ON audit")
-        .execute(&mut conn)
-        .await?;
+    app.allow_audit_writes().await?;
 
     let (_, _, p) = send(app.client.get(app.url("/api/v1/catalog/products/1"))).await?;
     assert_eq!(

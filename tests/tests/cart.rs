@@ -1,27 +1,12 @@
 //! The cart: shape, stock rules, ownership, audit, and concurrent adds that all count.
 
-use diesel_async::RunQueryDsl;
 use futures_util::future::join_all;
 use mami_domain::identity::Role;
-use mami_tests::{TestApp, error_code, send};
+use mami_tests::demo::WAREHOUSE;
+use mami_tests::{TestApp, each, error_code, send};
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
-
-async fn set_stock(
-    app: &TestApp,
-    product: i64,
-    warehouse: i64,
-    elsewhere: i64,
-) -> anyhow::Result<()> {
-    let mut c = app.conn().await?;
-    diesel::sql_query(format!(
-        "UPDATE inventory SET available_quantity = CASE WHEN branch_id = 1 THEN {warehouse} ELSE {elsewhere} END WHERE product_id = {product}"
-    ))
-    .execute(&mut c)
-    .await?;
-    Ok(())
-}
 
 #[tokio::test]
 async fn cart_lifecycle_with_reference_shapes_and_audit() -> R {
@@ -120,10 +105,7 @@ async fn cart_lifecycle_with_reference_shapes_and_audit() -> R {
             .bearer_auth(app.token(Role::Admin).await?),
     )
     .await?;
-    let actions: Vec<&str> = audit["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let actions: Vec<&str> = each(&audit["data"])
         .filter_map(|r| r["action"].as_str())
         .collect();
     assert_eq!(
@@ -158,7 +140,8 @@ async fn stock_rules_follow_the_reference() -> R {
             .json(&json!({"product_id": p, "quantity": q}))
     };
 
-    set_stock(&app, 10, 3, 50).await?;
+    app.stock_everywhere(10).set(50).await?;
+    app.stock(10, WAREHOUSE).set(3).await?;
     let (s, _, b) = send(add(10, 3)).await?;
     assert_eq!(s, 201, "{b}");
     let (s, _, b) = send(add(10, 1)).await?;
@@ -173,17 +156,14 @@ async fn stock_rules_follow_the_reference() -> R {
             .is_some_and(|m| m.contains("out of stock"))
     );
 
-    set_stock(&app, 11, 0, 0).await?;
+    app.stock_everywhere(11).set(0).await?;
     let (s, _, b) = send(add(11, 1)).await?;
     assert_eq!(
         (s, error_code(s, &b).as_str()),
         (400, "OUT_OF_STOCK_ANYWHERE")
     );
 
-    let mut c = app.conn().await?;
-    diesel::sql_query("UPDATE products SET is_active = false WHERE id = 12")
-        .execute(&mut c)
-        .await?;
+    app.deactivate_product(12).await?;
     let (s, _, b) = send(add(12, 1)).await?;
     assert_eq!((s, error_code(s, &b).as_str()), (404, "PRODUCT_INACTIVE"));
     let (s, _, b) = send(add(99999, 1)).await?;
@@ -227,7 +207,8 @@ async fn stock_rules_follow_the_reference() -> R {
 async fn parallel_adds_of_one_product_all_count() -> R {
     let app = TestApp::spawn_with(&[("DATABASE_POOL_SIZE", "16")]).await?;
     let t = app.token(Role::Customer).await?;
-    set_stock(&app, 20, 100, 0).await?;
+    app.stock_everywhere(20).set(0).await?;
+    app.stock(20, WAREHOUSE).set(100).await?;
     let adds = (0..6).map(|_| {
         send(
             app.client
@@ -241,11 +222,7 @@ async fn parallel_adds_of_one_product_all_count() -> R {
         assert_eq!(s, 201, "{b}");
     }
     let (_, _, b) = send(app.client.get(app.url("/api/v1/cart")).bearer_auth(&t)).await?;
-    let lines: Vec<&Value> = b["data"]["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
+    let lines: Vec<&Value> = each(&b["data"]["items"]).collect();
     assert_eq!(lines.len(), 1, "one line per product");
     assert_eq!(lines[0]["quantity"], 6);
     Ok(())

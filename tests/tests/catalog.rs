@@ -1,7 +1,8 @@
 //! Public catalog, store and branches on the seeded demo supermarket.
 
 use mami_domain::identity::Role;
-use mami_tests::{TestApp, error_code, send};
+use mami_tests::demo::{TEL_AVIV, TOMATOES};
+use mami_tests::{TestApp, each, error_code, send};
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
@@ -12,10 +13,7 @@ async fn get(app: &TestApp, path: &str) -> anyhow::Result<(u16, Value)> {
 }
 
 fn names(body: &Value) -> Vec<String> {
-    body["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    each(&body["data"])
         .filter_map(|p| p["name"].as_str().map(str::to_owned))
         .collect()
 }
@@ -70,23 +68,16 @@ async fn product_detail_availability_comes_from_inventory() -> R {
     let (s, b) = get(&app, "/api/v1/catalog/products/1?branchId=2").await?;
     assert_eq!(s, 200);
     let p = &b["data"];
-    let mut conn = app.conn().await?;
-    use diesel_async::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Q {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        total: i64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        at_two: i64,
-    }
-    let q: Q = diesel::sql_query(
-        "SELECT SUM(available_quantity)::bigint AS total, SUM(available_quantity) FILTER (WHERE branch_id = 2)::bigint AS at_two FROM inventory WHERE product_id = 1",
-    )
-    .get_result(&mut conn)
-    .await?;
-    assert_eq!(p["available_quantity"].as_i64(), Some(q.total));
-    assert_eq!(p["branch_available_quantity"].as_i64(), Some(q.at_two));
-    assert_eq!(p["in_stock_anywhere"], json!(q.total > 0));
+    let levels = app.stock_levels(TOMATOES).await?;
+    let total: i64 = levels.iter().map(|l| i64::from(l.available)).sum();
+    let at_two: i64 = levels
+        .iter()
+        .filter(|l| l.branch_id == TEL_AVIV)
+        .map(|l| i64::from(l.available))
+        .sum();
+    assert_eq!(p["available_quantity"].as_i64(), Some(total));
+    assert_eq!(p["branch_available_quantity"].as_i64(), Some(at_two));
+    assert_eq!(p["in_stock_anywhere"], json!(total > 0));
     let (_, b) = get(&app, "/api/v1/catalog/products/1").await?;
     assert_eq!(b["data"]["branch_available_quantity"], Value::Null);
     assert_eq!(b["data"]["in_stock_for_branch"], Value::Null);
@@ -125,10 +116,7 @@ async fn search_in_hebrew_and_english_with_filters_and_sort() -> R {
     assert!(names(&b).iter().any(|n| n == "Tomatoes"));
 
     let (_, b) = get(&app, "/api/v1/catalog/products/search?sort=price&limit=200").await?;
-    let prices: Vec<f64> = b["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let prices: Vec<f64> = each(&b["data"])
         .filter_map(|p| p["price"].as_str()?.parse().ok())
         .collect();
     assert!(prices.windows(2).all(|w| w[0] <= w[1]), "ascending prices");
@@ -140,10 +128,7 @@ async fn search_in_hebrew_and_english_with_filters_and_sort() -> R {
         "/api/v1/catalog/products/search?sort=price_desc&limit=10",
     )
     .await?;
-    let prices: Vec<f64> = b["data"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let prices: Vec<f64> = each(&b["data"])
         .filter_map(|p| p["price"].as_str()?.parse().ok())
         .collect();
     assert!(prices.windows(2).all(|w| w[0] >= w[1]), "descending prices");
@@ -158,20 +143,14 @@ async fn search_in_hebrew_and_english_with_filters_and_sort() -> R {
         "/api/v1/catalog/products/search?organic_only=true&limit=100",
     )
     .await?;
-    assert!(
-        b["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .all(|p| p["is_organic"] == true)
-    );
+    assert!(each(&b["data"]).all(|p| p["is_organic"] == true));
     assert!(b["meta"]["total"].as_i64().unwrap_or(0) > 0);
     let (_, b) = get(
         &app,
         "/api/v1/catalog/products/search?min_price=10&max_price=20&limit=100",
     )
     .await?;
-    for p in b["data"].as_array().into_iter().flatten() {
+    for p in each(&b["data"]) {
         let v: f64 = p["price"]
             .as_str()
             .and_then(|s| s.parse().ok())
@@ -183,45 +162,23 @@ async fn search_in_hebrew_and_english_with_filters_and_sort() -> R {
         "/api/v1/catalog/products/search?categoryId=3&limit=100",
     )
     .await?;
-    assert!(
-        b["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .all(|p| p["category_id"] == 3)
-    );
+    assert!(each(&b["data"]).all(|p| p["category_id"] == 3));
 
     // in_stock at a branch: empty one product's stock there and it drops out.
-    let mut conn = app.conn().await?;
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query(
-        "UPDATE inventory SET available_quantity = 0 WHERE product_id = 1 AND branch_id = 2",
-    )
-    .execute(&mut conn)
-    .await?;
+    app.stock(TOMATOES, TEL_AVIV).set(0).await?;
     let (_, b) = get(
         &app,
         "/api/v1/catalog/products/search?in_stock=true&branch_id=2&category_id=1&limit=100",
     )
     .await?;
-    assert!(
-        !b["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|p| p["id"] == 1)
-    );
+    assert!(!each(&b["data"]).any(|p| p["id"] == 1));
     let (_, b) = get(
         &app,
         "/api/v1/catalog/products/search?in_stock=true&category_id=1&limit=100",
     )
     .await?;
     assert!(
-        b["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|p| p["id"] == 1),
+        each(&b["data"]).any(|p| p["id"] == 1),
         "still in stock elsewhere"
     );
 
@@ -262,15 +219,11 @@ async fn featured_autocomplete_reviews_and_store() -> R {
     let (_, b) = get(&app, "/api/v1/catalog/products/autocomplete?q=choc&limit=3").await?;
     assert_eq!(b["data"]["offset"], 0);
     assert_eq!(b["data"]["limit"], 3);
-    assert!(
-        b["data"]["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .all(|i| i["name"]
-                .as_str()
-                .is_some_and(|n| n.to_lowercase().contains("choc")))
-    );
+    assert!(each(&b["data"]["items"]).all(|i| {
+        i["name"]
+            .as_str()
+            .is_some_and(|n| n.to_lowercase().contains("choc"))
+    }));
     assert!(b["data"]["total"].as_i64().unwrap_or(0) >= 1);
     let (_, b) = get(&app, "/api/v1/catalog/products/1/reviews").await?;
     assert_eq!(b["data"], json!({"items": []}));
@@ -305,10 +258,7 @@ async fn featured_autocomplete_reviews_and_store() -> R {
             .bearer_auth(&token),
     )
     .await?;
-    let ids: Vec<i64> = list["data"]["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let ids: Vec<i64> = each(&list["data"]["items"])
         .filter_map(|i| i["product_id"].as_i64())
         .collect();
     assert_eq!(ids, vec![7, 5]);

@@ -3,6 +3,7 @@
 
 use futures_util::future::join_all;
 use mami_domain::identity::Role;
+use mami_tests::demo::{TOMATOES, WAREHOUSE};
 use mami_tests::{TestApp, send};
 use serde_json::{Value, json};
 
@@ -114,12 +115,8 @@ async fn concurrent_withdrawals_stop_at_zero() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn the_database_refuses_negative_stock_even_without_the_application() -> anyhow::Result<()> {
-    use diesel_async::RunQueryDsl;
     let app = TestApp::spawn().await?;
-    let mut a = app.conn().await?;
-    let r = diesel::sql_query("UPDATE inventory SET available_quantity = -1 WHERE id = 1")
-        .execute(&mut a)
-        .await;
+    let r = app.stock(TOMATOES, WAREHOUSE).set(-1).await;
     assert!(r.is_err(), "CHECK (available_quantity >= 0)");
     Ok(())
 }

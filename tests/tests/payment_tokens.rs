@@ -111,11 +111,7 @@ async fn bad_cards_and_provider_failures_are_clear() -> anyhow::Result<()> {
             "the number is not echoed"
         );
     }
-    app.client
-        .post(format!("{}/__paysim/faults", app.paysim))
-        .json(&json!({"fail_next": 1}))
-        .send()
-        .await?;
+    app.paysim.fault(json!({"fail_next": 1})).await?;
     let (s, h, b) = send(
         app.client
             .post(&url)

@@ -3,7 +3,8 @@
 use std::process::Command;
 
 use mami_domain::identity::Role;
-use mami_tests::{BinaryApp, DEMO_PASSWORD, TestDb, client, demo_email, send, test_env};
+use mami_tests::demo::{CARROTS, VISA};
+use mami_tests::{BinaryApp, DEMO_PASSWORD, Paysim, TestDb, client, demo_email, send, test_env};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mami-api");
@@ -79,7 +80,10 @@ async fn serving_refuses_a_missing_delivery_branch_and_migrate_and_seed_are_idem
     // seed twice creates nothing the second time.
     assert!(run(&["seed"], &test_env(&db.url, &[]))?.status.success());
     let again = run(&["seed"], &test_env(&db.url, &[]))?;
-    assert!(String::from_utf8_lossy(&again.stdout).contains("seeded 0 branch(es), 0 user(s), 0 categories, 0 product(s), 0 inventory row(s), 0 delivery slot(s)"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains(
+        "seeded 0 branch(es), 0 user(s), 0 categories, 0 product(s), 0 inventory row(s), \
+         0 delivery slot(s)"
+    ));
     Ok(())
 }
 
@@ -138,83 +142,28 @@ async fn sigterm_drains_requests_in_flight() -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(diesel::QueryableByName)]
-struct Id {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-}
-
 #[tokio::test]
 async fn two_api_processes_on_one_database_never_oversell() -> anyhow::Result<()> {
-    use diesel_async::RunQueryDsl;
-    let paysim_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let paysim = format!("http://{}", paysim_listener.local_addr()?);
-    let (_, server) = mami_paysim::serve(paysim_listener, 2)?;
-    tokio::spawn(server);
+    let paysim = Paysim::start(2)?;
     let mut app = BinaryApp::spawn(
         BIN,
         &[
-            ("PAYMENT_PROVIDER_URL", &paysim),
+            ("PAYMENT_PROVIDER_URL", &paysim.url),
             ("DATABASE_POOL_SIZE", "20"),
         ],
     )
     .await?;
-    let second = app.another_process(BIN).await?;
-    let mut conn = app.test_db.connect().await?;
-    diesel::sql_query(
-        "UPDATE inventory SET available_quantity = 10 WHERE product_id = 9 AND branch_id = 1",
-    )
-    .execute(&mut conn)
-    .await?;
-    let c = client()?;
-    let mut shoppers = Vec::new();
-    for i in 0..30 {
-        let email = format!(
-            "proc{i}-{}@mami.local",
-            &uuid::Uuid::new_v4().simple().to_string()[..6]
-        );
-        let (s, _, b) = send(
-            c.post(format!("{}/api/v1/auth/register", app.address))
-                .json(&json!({"email": email, "password": "Secret123", "full_name": "Two Proc"})),
-        )
+    let second = app.another_process().await?;
+    let buyers = app
+        .shopper(&[(CARROTS, 1)])
+        .registered()
+        .card(VISA)
+        .create_many(30)
         .await?;
-        assert_eq!(s, 201, "{b}");
-        let token = b["data"]["access_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let user = b["data"]["user"]["id"].as_i64().unwrap_or_default();
-        diesel::sql_query(format!("INSERT INTO carts (user_id) VALUES ({user})"))
-            .execute(&mut conn)
-            .await?;
-        let cart: Id = diesel::sql_query(format!("SELECT id FROM carts WHERE user_id = {user}"))
-            .get_result(&mut conn)
-            .await?;
-        diesel::sql_query(format!("INSERT INTO cart_items (cart_id, product_id, quantity, unit_price) VALUES ({}, 9, 1, 5.00)", cart.id)).execute(&mut conn).await?;
-        diesel::sql_query(format!("INSERT INTO payment_tokens (user_id, provider, provider_token, last4, is_default) VALUES ({user}, 'stripe', 'pm_card_visa', '4242', true)")).execute(&mut conn).await?;
-        let pt: Id = diesel::sql_query(format!(
-            "SELECT id FROM payment_tokens WHERE user_id = {user}"
-        ))
-        .get_result(&mut conn)
+    let race = app
+        .race_for(CARROTS, 10, &buyers, &[&app.address, &second])
         .await?;
-        shoppers.push((token, cart.id, pt.id));
-    }
-    let calls = shoppers.iter().enumerate().map(|(i, (t, cart, pt))| {
-        let base = if i % 2 == 0 { app.address.clone() } else { second.clone() };
-        let body = json!({"cart_id": cart, "payment_token_id": pt, "fulfillment_type": "DELIVERY", "delivery_slot_id": 1});
-        send(c.post(format!("{base}/api/v1/checkout/confirm")).bearer_auth(t).header("Idempotency-Key", format!("p-{i}")).json(&body))
-    });
-    let mut created = 0;
-    for r in futures_util::future::join_all(calls).await {
-        let (s, _, b) = r?;
-        match s {
-            201 => created += 1,
-            409 => assert_eq!(b["error"]["code"], "INSUFFICIENT_STOCK", "{b}"),
-            other => panic!("unexpected {other}: {b}"),
-        }
-    }
-    assert_eq!(created, 10);
-    let left: Id = diesel::sql_query("SELECT available_quantity::bigint AS id FROM inventory WHERE product_id = 9 AND branch_id = 1").get_result(&mut conn).await?;
-    assert_eq!(left.id, 0);
+    assert_eq!(race.created, 10);
+    assert_eq!(race.stock_left, 0);
     Ok(())
 }
