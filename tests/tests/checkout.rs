@@ -627,7 +627,8 @@ async fn orders_list_detail_and_cancel_with_void() -> R {
 
 #[tokio::test]
 async fn the_reconciler_settles_every_unknown_outcome() -> R {
-    let app = TestApp::spawn_with(&[("RECONCILE_MIN_AGE_SECONDS", "0")]).await?;
+    // The smallest minimum age the test's 2 s provider timeout allows.
+    let app = TestApp::spawn_with(&[("RECONCILE_MIN_AGE_SECONDS", "2")]).await?;
     exec(
         &app,
         "UPDATE inventory SET available_quantity = 10 WHERE product_id = 1 AND branch_id = 1",
@@ -679,7 +680,9 @@ async fn the_reconciler_settles_every_unknown_outcome() -> R {
     );
     assert_eq!(stock(&app, 1, 1).await?, 5);
 
-    let report = app.state.reconciler.run_once(chrono::Utc::now()).await?;
+    // As if the minimum age had passed for every order above.
+    let later = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let report = app.state.reconciler.run_once(later).await?;
     assert!(report.led);
     assert_eq!(
         (report.authorized, report.declined, report.still_unknown),
