@@ -1,12 +1,13 @@
 //! Operations, with the real `mami-api` binary: a payment outage is logged with its cause on the
 //! request's line, a drain that runs out of time exits non-zero saying how many requests it
-//! dropped, and a reconciler that could race a checkout is refused at start.
+//! dropped, and a reconciler that could race a checkout is refused at start. Also: the licence
+//! the project declares is the one it can be distributed under.
 
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use mami_domain::identity::Role;
-use mami_tests::{BinaryApp, client, login, send, test_env};
+use mami_tests::{BinaryApp, client, login, repo_root, send, test_env};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mami-api");
@@ -198,5 +199,53 @@ fn a_reconciler_younger_than_the_provider_timeout_stops_startup() -> anyhow::Res
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("RECONCILE_MIN_AGE_SECONDS"), "{stderr}");
     assert!(stderr.contains("PAYMENT_PROVIDER_TIMEOUT_MS"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn the_project_is_gpl_3_or_later_as_its_actix_governor_dependency_requires() -> anyhow::Result<()> {
+    let root = repo_root();
+    let read = |p: &str| std::fs::read_to_string(root.join(p));
+    let workspace = read("Cargo.toml")?;
+    assert!(
+        workspace.contains("\nlicense = \"GPL-3.0-or-later\"\n"),
+        "the workspace licence"
+    );
+    for member in [
+        "crates/domain",
+        "crates/postgres",
+        "crates/payments",
+        "crates/paysim",
+        "crates/api",
+        "tests",
+    ] {
+        let manifest = read(&format!("{member}/Cargo.toml"))?;
+        assert!(
+            manifest.contains("\nlicense.workspace = true\n"),
+            "{member} inherits the workspace licence"
+        );
+    }
+    let api = read("crates/api/Cargo.toml")?;
+    assert!(
+        api.contains("\nactix-governor."),
+        "the reason for the GPL is still there"
+    );
+    let text = read("LICENSE")?;
+    let head: Vec<&str> = text.lines().take(2).map(str::trim).collect();
+    assert_eq!(
+        head,
+        ["GNU GENERAL PUBLIC LICENSE", "Version 3, 29 June 2007"],
+        "LICENSE is the GPLv3 text"
+    );
+    let readme = read("README.md")?;
+    assert!(
+        readme.contains("## Licence") && readme.contains("GPL-3.0-or-later"),
+        "README says so"
+    );
+    let deny = read("deny.toml")?;
+    assert!(
+        deny.contains("\"GPL-3.0-or-later\","),
+        "cargo-deny allows it"
+    );
     Ok(())
 }
