@@ -138,7 +138,7 @@ pub fn picture(name: &str, category_id: i64) -> String {
             r#"<rect width="400" height="400" fill="hsl({hue}, 55%, 45%)"/>"#,
             r#"<circle cx="200" cy="180" r="120" fill="hsl({hue}, 60%, 35%)"/>"#,
             r#"<text x="200" y="180" text-anchor="middle" dominant-baseline="central" "#,
-            r#"font-family="sans-serif" font-size="110" font-weight="bold" "#,
+            r#"font-family="sans-serif" font-size="96" font-weight="bold" "#,
             r#"fill="white">{initials}</text>"#,
             r#"<text x="200" y="352" text-anchor="middle" font-family="sans-serif" "#,
             r#"font-size="24" fill="white">{label}</text>"#,
