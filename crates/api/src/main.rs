@@ -172,12 +172,12 @@ fn spawn_reconciler(state: actix_web::web::Data<AppState>, interval: std::time::
     });
 }
 
-/// Stopping: which requests a shutdown cut off.
-///
-/// actix-web drains connections, not requests, and does not say whether its drain finished in
-/// time; so every request is tallied here, and one that ends without its answer after the stop
-/// began (the drain timed out, or SIGINT stopped at once) counts as dropped.
 mod drain {
+    //! Stopping: which requests a shutdown cut off.
+    //!
+    //! actix-web drains connections, not requests, and does not say whether its drain finished
+    //! in time; so every request is tallied here, and one that ends without its answer after the
+    //! stop began (the drain timed out, or SIGINT stopped at once) counts as dropped.
     use std::sync::{Mutex, MutexGuard, PoisonError};
 
     use actix_web::body::MessageBody;
