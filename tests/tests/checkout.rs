@@ -459,7 +459,8 @@ async fn orders_list_detail_and_cancel_with_void() -> R {
 
 #[tokio::test]
 async fn the_reconciler_settles_every_unknown_outcome() -> R {
-    let app = TestApp::spawn_with(&[("RECONCILE_MIN_AGE_SECONDS", "0")]).await?;
+    // The smallest minimum age the test's 2 s provider timeout allows.
+    let app = TestApp::spawn_with(&[("RECONCILE_MIN_AGE_SECONDS", "2")]).await?;
     app.stock(TOMATOES, WAREHOUSE).set(10).await?;
     let slot = app.slot().create().await?;
     let approved = app
@@ -487,7 +488,9 @@ async fn the_reconciler_settles_every_unknown_outcome() -> R {
     assert_eq!(app.count_orders(pending).await?, 3);
     assert_eq!(app.stock_of(TOMATOES, WAREHOUSE).await?, 5);
 
-    let report = app.state.reconciler.run_once(Utc::now()).await?;
+    // As if the minimum age had passed for every order above.
+    let later = Utc::now() + chrono::Duration::seconds(3);
+    let report = app.state.reconciler.run_once(later).await?;
     assert!(report.led);
     assert_eq!(
         (report.authorized, report.declined, report.still_unknown),

@@ -58,6 +58,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/api/v1/catalog/products/{product_id}/reviews",
         Access::Public,
     ),
+    (
+        "GET",
+        "/api/v1/images/products/{product_id}.svg",
+        Access::Public,
+    ),
     ("GET", "/api/v1/store/shipping-info", Access::Public),
     ("GET", "/api/v1/store/notifications", Access::Authenticated),
     ("GET", "/api/v1/store/wishlist", Access::Authenticated),

@@ -212,6 +212,25 @@ pub fn parse_rate_limits(raw: &str) -> Result<Vec<RateLimit>, String> {
     Ok(limits)
 }
 
+/// The reconciler's interval, minimum order age (both seconds) and give-up time (minutes).
+fn reconcile_times(env: &dyn Env, payment_timeout_ms: u64) -> Result<(u64, u64, u64), ConfigError> {
+    let interval: u64 = parse_int(env, "RECONCILE_INTERVAL_SECONDS", 30, 1, 3600)?;
+    let min_age: u64 = parse_int(env, "RECONCILE_MIN_AGE_SECONDS", 30, 0, 3600)?;
+    let give_up: u64 = parse_int(env, "RECONCILE_GIVE_UP_MINUTES", 60, 1, 10_080)?;
+    // A younger order may still have its own request waiting for the provider's answer: the
+    // reconciler would re-ask the provider about it in the middle of that request.
+    if min_age.saturating_mul(1000) < payment_timeout_ms {
+        return Err(err(
+            "RECONCILE_MIN_AGE_SECONDS",
+            format!(
+                "{min_age} s is below PAYMENT_PROVIDER_TIMEOUT_MS ({payment_timeout_ms} ms): \
+                 it must be at least the provider timeout"
+            ),
+        ));
+    }
+    Ok((interval, min_age, give_up))
+}
+
 /// Default for `RATE_LIMIT_DEFAULTS`, as in the reference.
 pub const DEFAULT_RATE_LIMITS: &str = "200 per day, 50 per hour";
 
@@ -427,9 +446,8 @@ impl Config {
         let payment_timeout_ms: u64 =
             parse_int(env, "PAYMENT_PROVIDER_TIMEOUT_MS", 10_000, 100, 120_000)?;
 
-        let reconcile_interval: u64 = parse_int(env, "RECONCILE_INTERVAL_SECONDS", 30, 1, 3600)?;
-        let reconcile_min_age: u64 = parse_int(env, "RECONCILE_MIN_AGE_SECONDS", 30, 0, 3600)?;
-        let reconcile_give_up: u64 = parse_int(env, "RECONCILE_GIVE_UP_MINUTES", 60, 1, 10_080)?;
+        let (reconcile_interval, reconcile_min_age, reconcile_give_up) =
+            reconcile_times(env, payment_timeout_ms)?;
 
         Ok(Self {
             reconcile_interval: Duration::from_secs(reconcile_interval),
@@ -538,6 +556,47 @@ mod tests {
             .err()
             .map(|e| e.var);
         assert_eq!(bad_env, Some("APP_ENV"));
+    }
+
+    #[test]
+    fn reconcile_min_age_below_the_provider_timeout_is_refused() {
+        let e = Config::from_env(&with(&[
+            ("PAYMENT_PROVIDER_TIMEOUT_MS", "10000"),
+            ("RECONCILE_MIN_AGE_SECONDS", "5"),
+        ]))
+        .err();
+        let Some(e) = e else {
+            panic!("a 5 s minimum age with a 10 s provider timeout was accepted");
+        };
+        assert_eq!(e.var, "RECONCILE_MIN_AGE_SECONDS");
+        let line = e.to_string();
+        assert!(line.contains("PAYMENT_PROVIDER_TIMEOUT_MS"), "{line}");
+        assert_eq!(line.lines().count(), 1, "{line}");
+        // The default timeout (10 s) refuses 9 s and 0 s, accepts 10 s.
+        assert_eq!(
+            var_of(&[("RECONCILE_MIN_AGE_SECONDS", "9")]),
+            Some("RECONCILE_MIN_AGE_SECONDS")
+        );
+        assert_eq!(
+            var_of(&[("RECONCILE_MIN_AGE_SECONDS", "0")]),
+            Some("RECONCILE_MIN_AGE_SECONDS")
+        );
+        assert_eq!(var_of(&[("RECONCILE_MIN_AGE_SECONDS", "10")]), None);
+        // A sub-second excess still counts.
+        assert_eq!(
+            var_of(&[
+                ("PAYMENT_PROVIDER_TIMEOUT_MS", "2001"),
+                ("RECONCILE_MIN_AGE_SECONDS", "2")
+            ]),
+            Some("RECONCILE_MIN_AGE_SECONDS")
+        );
+        assert_eq!(
+            var_of(&[
+                ("PAYMENT_PROVIDER_TIMEOUT_MS", "2000"),
+                ("RECONCILE_MIN_AGE_SECONDS", "2")
+            ]),
+            None
+        );
     }
 
     #[test]

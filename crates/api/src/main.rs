@@ -126,20 +126,43 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let workers = config.workers;
     let interval = config.reconcile_interval;
     let shared = Shared::new(AppState::new(config, db)?).map_err(anyhow::Error::msg)?;
-    // The reconciler: one leader across processes settles payments whose outcome is unknown.
-    let state = shared.state.clone();
+    spawn_reconciler(shared.state.clone(), interval);
+    let mut server = actix_web::HttpServer::new(move || {
+        build_app(shared.clone()).wrap(actix_web::middleware::from_fn(drain::track))
+    })
+    .shutdown_timeout(shutdown)
+    .disable_signals();
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    let server = server.bind(bind)?.run();
+    drain::stop_on_signals(server.handle())?;
+    tracing::info!(address = %bind, "serving the Mami API");
+    server.await?;
+    let cut = drain::cut_off();
+    if cut > 0 {
+        tracing::error!(
+            dropped = cut,
+            shutdown_timeout_seconds = shutdown,
+            "shutdown dropped {cut} request(s) still in flight"
+        );
+        anyhow::bail!("shutdown dropped {cut} request(s) still in flight");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The reconciler: one leader across processes settles payments whose outcome is unknown.
+fn spawn_reconciler(state: actix_web::web::Data<AppState>, interval: std::time::Duration) {
+    let idle = mami_domain::reconciler::ReconcileReport {
+        led: true,
+        ..Default::default()
+    };
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(interval).await;
             match state.reconciler.run_once(chrono::Utc::now()).await {
-                Ok(report)
-                    if report.led
-                        && report
-                            != mami_domain::reconciler::ReconcileReport {
-                                led: true,
-                                ..Default::default()
-                            } =>
-                {
+                Ok(report) if report.led && report != idle => {
                     tracing::info!(?report, "reconciler pass");
                 }
                 Ok(_) => {}
@@ -147,15 +170,88 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
     });
-    let mut server =
-        actix_web::HttpServer::new(move || build_app(shared.clone())).shutdown_timeout(shutdown);
-    if let Some(n) = workers {
-        server = server.workers(n);
+}
+
+mod drain {
+    //! Stopping: which requests a shutdown cut off.
+    //!
+    //! actix-web drains connections, not requests, and does not say whether its drain finished
+    //! in time; so every request is tallied here, and one that ends without its answer after the
+    //! stop began (the drain timed out, or SIGINT stopped at once) counts as dropped.
+    use std::sync::{Mutex, MutexGuard, PoisonError};
+
+    use actix_web::body::MessageBody;
+    use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+    use actix_web::middleware::Next;
+
+    struct Tally {
+        in_flight: u64,
+        dropped: u64,
+        stopping: bool,
     }
-    let server = server.bind(bind)?;
-    tracing::info!(address = %bind, "serving the Mami API");
-    // SIGTERM and SIGINT stop accepting connections and drain in-flight requests.
-    server.run().await?;
-    tracing::info!("stopped");
-    Ok(())
+
+    static TALLY: Mutex<Tally> = Mutex::new(Tally {
+        in_flight: 0,
+        dropped: 0,
+        stopping: false,
+    });
+
+    fn tally() -> MutexGuard<'static, Tally> {
+        TALLY.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// One request, from the moment it reaches the app until it has its answer or is dropped.
+    struct InFlight {
+        answered: bool,
+    }
+
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            let mut t = tally();
+            t.in_flight = t.in_flight.saturating_sub(1);
+            // Before the stop, an unanswered request is a client that went away.
+            if !self.answered && t.stopping {
+                t.dropped += 1;
+            }
+        }
+    }
+
+    /// Middleware counting every request in flight.
+    pub async fn track(
+        req: ServiceRequest,
+        next: Next<impl MessageBody>,
+    ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+        tally().in_flight += 1;
+        let mut request = InFlight { answered: false };
+        let res = next.call(req).await;
+        request.answered = true;
+        res
+    }
+
+    /// After the server stopped: requests dropped, plus those whose worker has not dropped
+    /// them yet.
+    pub fn cut_off() -> u64 {
+        let t = tally();
+        t.dropped + t.in_flight
+    }
+
+    /// SIGTERM stops accepting connections and drains the requests in flight for up to
+    /// `SHUTDOWN_TIMEOUT_SECONDS`; SIGINT and SIGQUIT stop at once (as actix-web does).
+    pub fn stop_on_signals(handle: ServerHandle) -> std::io::Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut quit = signal(SignalKind::quit())?;
+        tokio::spawn(async move {
+            let (name, graceful) = tokio::select! {
+                _ = term.recv() => ("SIGTERM", true),
+                _ = int.recv() => ("SIGINT", false),
+                _ = quit.recv() => ("SIGQUIT", false),
+            };
+            tally().stopping = true;
+            tracing::info!(signal = name, graceful, "stopping");
+            handle.stop(graceful).await;
+        });
+        Ok(())
+    }
 }

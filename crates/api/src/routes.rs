@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod dto;
 pub mod health;
+pub mod images;
 pub mod me;
 pub mod orders;
 pub mod store;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(scope("/health").configure(health::configure))
         .service(scope("/auth").configure(auth::configure))
         .service(scope("/catalog").configure(catalog::configure))
+        .service(scope("/images").configure(images::configure))
         .service(scope("/store").configure(store::configure))
         .service(scope("/cart").configure(cart::configure))
         .service(scope("/me").configure(me::configure))

@@ -1,5 +1,7 @@
 //! Structured logs with tracing: JSON in production, readable text in development. Every line
-//! of a request carries its `request_id` (from the request span).
+//! of a request carries its `request_id` (from the request span): in JSON, `span` is the
+//! innermost span and `spans` lists every span from the request's down, so a line logged inside
+//! a nested span (a domain service's, the payment adapter's) still has `spans[0].request_id`.
 
 use tracing_subscriber::EnvFilter;
 
@@ -16,7 +18,7 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder
             .json()
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
             .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };

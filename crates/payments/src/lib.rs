@@ -5,7 +5,12 @@
 //! Every mutating call sends `Idempotency-Key`. Outcomes are classified for the business:
 //! a refused connection is `Unavailable` (nothing happened), a timeout or 5xx after the request
 //! was sent is `UnknownOutcome` (settle by repeating with the same key).
+//!
+//! The business only sees "unavailable" (a 503 to the client); the cause (the provider's HTTP
+//! status, a timeout, a refused connection) is logged here at warn level with the operation and
+//! the idempotency key, inside the caller's span, so the request id is on the same line.
 
+use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -58,12 +63,12 @@ impl HttpPaymentProvider {
         let resp = match req.bearer_auth(&self.config.secret_key).send().await {
             Ok(r) => r,
             Err(e) if e.is_connect() => {
-                return Err(ProviderError::Unavailable(format!("cannot connect: {e}")));
+                return Err(ProviderError::Unavailable(self.cause("cannot connect", &e)));
             }
             Err(e) if mutating => {
-                return Err(ProviderError::UnknownOutcome(format!("no answer: {e}")));
+                return Err(ProviderError::UnknownOutcome(self.cause("no answer", &e)));
             }
-            Err(e) => return Err(ProviderError::Unavailable(format!("no answer: {e}"))),
+            Err(e) => return Err(ProviderError::Unavailable(self.cause("no answer", &e))),
         };
         let status = resp.status().as_u16();
         let body: Value = match resp.json().await {
@@ -89,19 +94,39 @@ impl HttpPaymentProvider {
             }),
             401 | 403 => Err(ProviderError::Unauthorized),
             409 if mutating => Err(ProviderError::UnknownOutcome(format!(
-                "request in progress: {message}"
+                "provider answered HTTP 409 (request in progress): {message}"
             ))),
             429 => Err(ProviderError::RateLimited),
             400..=499 => Err(ProviderError::InvalidRequest(format!(
                 "{status}: {message}"
             ))),
             _ if mutating => Err(ProviderError::UnknownOutcome(format!(
-                "provider answered {status}"
+                "provider answered HTTP {status}"
             ))),
             _ => Err(ProviderError::Unavailable(format!(
-                "provider answered {status}"
+                "provider answered HTTP {status}"
             ))),
         }
+    }
+
+    /// Why a request got no answer: a timeout (with the configured limit) or the error chain
+    /// down to the operating system's reason ("Connection refused").
+    fn cause(&self, what: &str, e: &reqwest::Error) -> String {
+        let mut text = if e.is_timeout() && !e.is_connect() {
+            format!(
+                "{what}: timed out after {} ms",
+                self.config.request_timeout.as_millis()
+            )
+        } else {
+            what.to_owned()
+        };
+        let mut source: Option<&dyn std::error::Error> = Some(e);
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        text
     }
 
     async fn post(
@@ -143,6 +168,37 @@ fn intent(v: Value) -> Result<PaymentIntent, ProviderError> {
     })
 }
 
+/// Logs the cause of a failure the business turns into "payment unavailable" (a 503, or an
+/// outcome left for the reconciler); other failures are the caller's to report.
+fn log_failure(operation: &'static str, idempotency_key: Option<&str>, e: &ProviderError) {
+    let (outcome, cause) = match e {
+        ProviderError::Unavailable(cause) => ("unavailable", cause.as_str()),
+        ProviderError::UnknownOutcome(cause) => ("unknown_outcome", cause.as_str()),
+        ProviderError::RateLimited => ("unavailable", "provider answered HTTP 429 (rate limit)"),
+        _ => return,
+    };
+    tracing::warn!(
+        operation,
+        idempotency_key = idempotency_key.unwrap_or("none (read)"),
+        outcome,
+        cause,
+        "payment provider call failed"
+    );
+}
+
+/// Runs one provider operation and logs why it failed, when it did.
+async fn observed<T>(
+    operation: &'static str,
+    idempotency_key: Option<&str>,
+    call: impl Future<Output = Result<T, ProviderError>>,
+) -> Result<T, ProviderError> {
+    let result = call.await;
+    if let Err(e) = &result {
+        log_failure(operation, idempotency_key, e);
+    }
+    result
+}
+
 #[async_trait]
 impl PaymentProvider for HttpPaymentProvider {
     async fn tokenize(
@@ -159,9 +215,13 @@ impl PaymentProvider for HttpPaymentProvider {
         if let Some(cvc) = card.cvc() {
             form.push(("card[cvc]", cvc.to_owned()));
         }
-        let v = self
-            .post("/v1/payment_methods", &form, &idempotency_key)
-            .await?;
+        let key = Some(idempotency_key.as_str());
+        let v = observed(
+            "tokenize",
+            key,
+            self.post("/v1/payment_methods", &form, &idempotency_key),
+        )
+        .await?;
         let id = v["id"]
             .as_str()
             .ok_or_else(|| ProviderError::InvalidRequest("no payment method id".into()))?;
@@ -196,10 +256,13 @@ impl PaymentProvider for HttpPaymentProvider {
             ("capture_method", "manual".to_owned()),
             ("metadata[reference]", reference),
         ];
-        intent(
-            self.post("/v1/payment_intents", &form, &idempotency_key)
-                .await?,
-        )
+        let call = async {
+            intent(
+                self.post("/v1/payment_intents", &form, &idempotency_key)
+                    .await?,
+            )
+        };
+        observed("authorize", Some(&idempotency_key), call).await
     }
 
     async fn capture(
@@ -209,14 +272,9 @@ impl PaymentProvider for HttpPaymentProvider {
         idempotency_key: String,
     ) -> Result<PaymentIntent, ProviderError> {
         let form = [("amount_to_capture", amount.minor().to_string())];
-        intent(
-            self.post(
-                &format!("/v1/payment_intents/{intent_id}/capture"),
-                &form,
-                &idempotency_key,
-            )
-            .await?,
-        )
+        let path = format!("/v1/payment_intents/{intent_id}/capture");
+        let call = async { intent(self.post(&path, &form, &idempotency_key).await?) };
+        observed("capture", Some(&idempotency_key), call).await
     }
 
     async fn cancel(
@@ -224,14 +282,9 @@ impl PaymentProvider for HttpPaymentProvider {
         intent_id: String,
         idempotency_key: String,
     ) -> Result<PaymentIntent, ProviderError> {
-        intent(
-            self.post(
-                &format!("/v1/payment_intents/{intent_id}/cancel"),
-                &[],
-                &idempotency_key,
-            )
-            .await?,
-        )
+        let path = format!("/v1/payment_intents/{intent_id}/cancel");
+        let call = async { intent(self.post(&path, &[], &idempotency_key).await?) };
+        observed("cancel", Some(&idempotency_key), call).await
     }
 
     async fn refund(
@@ -244,17 +297,23 @@ impl PaymentProvider for HttpPaymentProvider {
             ("payment_intent", intent_id),
             ("amount", amount.minor().to_string()),
         ];
-        let v = self.post("/v1/refunds", &form, &idempotency_key).await?;
-        v["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| ProviderError::UnknownOutcome("no refund id".into()))
+        let call = async {
+            let v = self.post("/v1/refunds", &form, &idempotency_key).await?;
+            v["id"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| ProviderError::UnknownOutcome("no refund id".into()))
+        };
+        observed("refund", Some(&idempotency_key), call).await
     }
 
     async fn retrieve(&self, intent_id: String) -> Result<PaymentIntent, ProviderError> {
         let req = self
             .http
             .get(self.url(&format!("/v1/payment_intents/{intent_id}")));
-        intent(self.send(req, false).await?)
+        observed("retrieve", None, async {
+            intent(self.send(req, false).await?)
+        })
+        .await
     }
 }

@@ -166,24 +166,31 @@ impl Database {
                             products::is_organic.eq(*organic),
                             products::description.eq(description),
                             products::bin_location.eq(format!("{}-{:03}", (b'A' + u8::try_from(ci).unwrap_or(0)) as char, pi * 10 + usize::from(family))),
-                            products::image_url.eq(format!("https://images.mami.example/products/{}.jpg", sku.to_ascii_lowercase())),
                         ));
                     }
                 }
             }
-            report.products_created = diesel::insert_into(products::table)
+            let mut created: Vec<i64> = diesel::insert_into(products::table)
                 .values(&rows)
                 .on_conflict(products::sku)
                 .do_nothing()
-                .execute(conn)
+                .returning(products::id)
+                .get_results(conn)
                 .await?;
 
             if extra_products > 0 {
-                report.products_created += diesel::sql_query(GENERATE_PRODUCTS)
+                let generated: Vec<NewId> = diesel::sql_query(GENERATE_PRODUCTS)
                     .bind::<diesel::sql_types::Integer, _>(i32::try_from(extra_products).unwrap_or(i32::MAX))
-                    .execute(conn)
+                    .load(conn)
                     .await?;
+                created.extend(generated.into_iter().map(|g| g.id));
             }
+            report.products_created = created.len();
+            // The pictures are drawn by the API itself, per product id (known only now).
+            diesel::sql_query(SET_IMAGE_URLS)
+                .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&created)
+                .execute(conn)
+                .await?;
 
             report.inventory_created = diesel::sql_query(
                 "INSERT INTO inventory (product_id, branch_id, available_quantity, reserved_quantity, reorder_point) \
@@ -227,7 +234,7 @@ WITH words AS (SELECT \
     ARRAY['Tomato Sauce','Cheese','Cookies','Crackers','Granola Bar','Hummus','Salad','Juice','Yogurt','Soup','Noodles','Rice Cakes','Olives','Pickles','Muffins','Pretzels','Coffee','Tea','Lentils','Dates'] AS noun, \
     ARRAY['רוטב עגבניות','גבינה','עוגיות','קרקרים','חטיף גרנולה','חומוס','סלט','מיץ','יוגורט','מרק','אטריות','פריכיות','זיתים','חמוצים','מאפינס','בייגלה','קפה','תה','עדשים','תמרים'] AS noun_he, \
     (SELECT array_agg(id ORDER BY id) FROM categories) AS cats) \
-INSERT INTO products (name, sku, category_id, price, unit, description, bin_location, image_url, is_organic) \
+INSERT INTO products (name, sku, category_id, price, unit, description, bin_location, is_organic) \
 SELECT adj[1 + i % 20] || ' ' || noun[1 + (i / 20) % 20] || ' ' || i, \
        'GEN-' || lpad(i::text, 7, '0'), \
        cats[1 + i % array_length(cats, 1)], \
@@ -235,7 +242,22 @@ SELECT adj[1 + i % 20] || ' ' || noun[1 + (i / 20) % 20] || ' ' || i, \
        'unit', \
        noun_he[1 + (i / 20) % 20] || ' ' || adj_he[1 + i % 20] || ' — generated product ' || i, \
        'G-' || lpad((i % 1000)::text, 3, '0'), \
-       'https://images.mami.example/products/gen-' || i || '.jpg', \
        i % 5 = 0 \
 FROM words, generate_series(1, $1) AS i \
-ON CONFLICT (sku) DO NOTHING";
+ON CONFLICT (sku) DO NOTHING \
+RETURNING id";
+
+/// Points the products created by this seed (`$1`) at the picture the API draws for each
+/// (`GET /api/v1/images/products/{id}.svg`, relative, so it works through the React client's
+/// `/api` proxy). Also repairs databases seeded before, whose demo images pointed at a host that
+/// does not exist.
+const SET_IMAGE_URLS: &str = "\
+UPDATE products SET image_url = '/api/v1/images/products/' || id || '.svg' \
+WHERE id = ANY($1) OR image_url LIKE 'https://images.mami.example/products/%'";
+
+/// The id of a row a statement returned.
+#[derive(QueryableByName)]
+struct NewId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
