@@ -243,8 +243,12 @@ async fn a_decline_answers_402_and_leaves_this_trail() -> R {
 async fn an_unknown_outcome_answers_503_with_retry_after() -> R {
     let app = TestApp::spawn().await?;
     let s = shopper(&app, "pm_card_visa").await?;
+    // The provider's address from the app's configuration: the simulator's.
     app.client
-        .post(format!("{}/__paysim/faults", app.paysim))
+        .post(format!(
+            "{}/__paysim/faults",
+            app.config.payment_provider_url
+        ))
         .json(&json!({"fail_next": 1}))
         .send()
         .await?;
