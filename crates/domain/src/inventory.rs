@@ -1,4 +1,5 @@
-//! Per-branch stock: the inventory rows and their back-office changes.
+//! Per-branch stock: the inventory rows, their back-office changes, and the arithmetic of
+//! taking an order's stock and giving it back.
 
 use std::sync::Arc;
 
@@ -6,9 +7,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 use tracing::instrument;
 
-use crate::DomainError;
 use crate::audit::{AuditEntry, AuditTarget, RequestContext};
 use crate::validation::FieldError;
+use crate::{DomainError, InfraError};
 
 /// Highest quantity one row may hold.
 pub const MAX_QUANTITY: i32 = 1_000_000;
@@ -61,7 +62,10 @@ impl InventoryChange {
                     return Err(DomainError::Conflict {
                         code: "INSUFFICIENT_STOCK",
                         message: "Stock cannot go below zero".into(),
-                        details: serde_json::json!({ "available_quantity": available, "adjustment": d }),
+                        details: serde_json::json!({
+                            "available_quantity": available,
+                            "adjustment": d,
+                        }),
                     });
                 }
                 i32::try_from(n)
@@ -82,6 +86,119 @@ impl InventoryChange {
             self.reorder_point.unwrap_or(reorder_point),
         ))
     }
+}
+
+/// One inventory row as read under its lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockLevel {
+    pub row_id: i64,
+    pub product_id: i64,
+    pub available: i32,
+}
+
+/// A quantity of one product: an order line to take or to give back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProductQuantity {
+    pub product_id: i64,
+    pub quantity: i32,
+}
+
+/// A product the branch holds too little of (shown as `details.missing`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MissingItem {
+    pub product_id: i64,
+    pub requested_quantity: i64,
+    pub available_quantity: i64,
+}
+
+/// The new figure of one inventory row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockMove {
+    pub row_id: i64,
+    pub product_id: i64,
+    pub before: i32,
+    pub after: i32,
+}
+
+impl StockMove {
+    /// The move's audit entry: the row's figure before and after, and why (`context`).
+    pub fn audit(
+        &self,
+        ctx: &RequestContext,
+        action: &'static str,
+        context: serde_json::Value,
+    ) -> AuditEntry {
+        AuditEntry::new(ctx, "inventory", AuditTarget::Id(self.row_id), action)
+            .with_change(
+                Some(serde_json::json!({"available_quantity": self.before})),
+                Some(serde_json::json!({"available_quantity": self.after})),
+            )
+            .context(context)
+    }
+}
+
+/// The lines `levels` cannot cover in full (a product without a row has none).
+pub fn shortages(levels: &[StockLevel], wanted: &[ProductQuantity]) -> Vec<MissingItem> {
+    wanted
+        .iter()
+        .filter_map(|w| {
+            let available = levels
+                .iter()
+                .find(|l| l.product_id == w.product_id)
+                .map_or(0, |l| i64::from(l.available));
+            (available < i64::from(w.quantity)).then_some(MissingItem {
+                product_id: w.product_id,
+                requested_quantity: i64::from(w.quantity),
+                available_quantity: available,
+            })
+        })
+        .collect()
+}
+
+/// Each row's new figure after `step(available, quantity)`, in the rows' (id) order; `None`
+/// when a step is refused.
+fn moves(
+    levels: &[StockLevel],
+    quantities: &[ProductQuantity],
+    step: impl Fn(i32, i32) -> Option<i32>,
+) -> Option<Vec<StockMove>> {
+    levels
+        .iter()
+        .filter_map(|l| {
+            let q = quantities.iter().find(|q| q.product_id == l.product_id)?;
+            Some(step(l.available, q.quantity).map(|after| StockMove {
+                row_id: l.row_id,
+                product_id: l.product_id,
+                before: l.available,
+                after,
+            }))
+        })
+        .collect()
+}
+
+/// Takes `wanted` (one line per product) from the locked `levels`: every line must be covered
+/// in full, so no row goes below zero; otherwise the shortages.
+pub fn take(
+    levels: &[StockLevel],
+    wanted: &[ProductQuantity],
+) -> Result<Vec<StockMove>, Vec<MissingItem>> {
+    match moves(levels, wanted, |available, q| {
+        available.checked_sub(q).filter(|n| *n >= 0)
+    }) {
+        // A line without a row has no move: it is short too.
+        Some(moves) if moves.len() == wanted.len() => Ok(moves),
+        _ => Err(shortages(levels, wanted)),
+    }
+}
+
+/// Gives `returned` back to the locked `levels` (a product whose row is gone is skipped).
+/// No cap: what was taken always fits back; only an arithmetic overflow is refused.
+pub fn restore(
+    levels: &[StockLevel],
+    returned: &[ProductQuantity],
+) -> Result<Vec<StockMove>, InfraError> {
+    moves(levels, returned, i32::checked_add)
+        .ok_or_else(|| InfraError::new("restoring stock would overflow an inventory row"))
 }
 
 /// A quantity field: a whole number in `0..=MAX_QUANTITY`.
@@ -243,6 +360,85 @@ mod tests {
             reorder_point: None,
         };
         assert_eq!(s.apply(100, 0, 7).ok(), Some((9, 3, 7)));
+    }
+
+    fn level(row_id: i64, product_id: i64, available: i32) -> StockLevel {
+        StockLevel {
+            row_id,
+            product_id,
+            available,
+        }
+    }
+
+    fn qty(product_id: i64, quantity: i32) -> ProductQuantity {
+        ProductQuantity {
+            product_id,
+            quantity,
+        }
+    }
+
+    #[test]
+    fn taking_stock_covers_every_line_or_names_the_shortages() {
+        let levels = [level(3, 10, 5), level(8, 20, 1)];
+        let moves = take(&levels, &[qty(20, 1), qty(10, 5)]);
+        assert_eq!(
+            moves
+                .ok()
+                .map(|m| m.iter().map(|m| (m.row_id, m.after)).collect::<Vec<_>>()),
+            Some(vec![(3, 0), (8, 0)]),
+            "in row id order, down to zero"
+        );
+        let short = take(&levels, &[qty(10, 6), qty(20, 1), qty(30, 2)]);
+        assert_eq!(
+            short.err(),
+            Some(vec![
+                MissingItem {
+                    product_id: 10,
+                    requested_quantity: 6,
+                    available_quantity: 5
+                },
+                MissingItem {
+                    product_id: 30,
+                    requested_quantity: 2,
+                    available_quantity: 0
+                },
+            ]),
+            "a product without a row has nothing"
+        );
+    }
+
+    #[test]
+    fn restoring_adds_back_and_skips_missing_rows() {
+        let levels = [level(3, 10, 0)];
+        let moves = restore(&levels, &[qty(10, 4), qty(99, 1)]);
+        assert_eq!(
+            moves.ok(),
+            Some(vec![StockMove {
+                row_id: 3,
+                product_id: 10,
+                before: 0,
+                after: 4
+            }])
+        );
+        assert!(restore(&[level(1, 1, i32::MAX)], &[qty(1, 1)]).is_err());
+        let audit = StockMove {
+            row_id: 3,
+            product_id: 10,
+            before: 0,
+            after: 4,
+        }
+        .audit(
+            &RequestContext::default(),
+            "RESTORE",
+            serde_json::json!({"order_id": 1}),
+        );
+        assert_eq!(
+            (audit.old_value, audit.new_value),
+            (
+                Some(serde_json::json!({"available_quantity": 0})),
+                Some(serde_json::json!({"available_quantity": 4}))
+            )
+        );
     }
 
     #[test]

@@ -7,25 +7,25 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use tracing::instrument;
 
-use crate::DomainError;
+use crate::InfraError;
 use crate::audit::RequestContext;
-use crate::checkout::{AuthOutcome, CheckoutStore, PendingOrder};
+use crate::checkout::{AuthOutcome, CheckoutError, CheckoutStore, PendingOrder};
 use crate::payments::{PaymentProvider, ProviderError};
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ReconcileStore: Send + Sync {
     /// Tries to become the reconciler leader for one pass; `false` when another process is.
-    async fn try_lead(&self) -> Result<bool, DomainError>;
-    async fn release(&self) -> Result<(), DomainError>;
+    async fn try_lead(&self) -> Result<bool, InfraError>;
+    async fn release(&self) -> Result<(), InfraError>;
     /// Orders still waiting for their authorization, created before `before`, with when.
     async fn pending(
         &self,
         before: DateTime<Utc>,
-    ) -> Result<Vec<(PendingOrder, DateTime<Utc>)>, DomainError>;
+    ) -> Result<Vec<(PendingOrder, DateTime<Utc>)>, InfraError>;
     /// Deletes idempotency keys and token revocations that expired before `now` (keys still
     /// tied to a pending order are kept). Returns how many rows went.
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, DomainError>;
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, InfraError>;
 }
 
 /// What one pass did.
@@ -37,6 +37,15 @@ pub struct ReconcileReport {
     pub declined: usize,
     pub abandoned: usize,
     pub still_unknown: usize,
+}
+
+/// Recording an answer for an order that exists fails only on infrastructure; any other
+/// refusal is a broken invariant.
+fn unexpected(e: CheckoutError) -> InfraError {
+    match e {
+        CheckoutError::Internal(e) => e,
+        other => InfraError::new(format!("settling an order: {other}")),
+    }
 }
 
 pub struct Reconciler {
@@ -66,7 +75,7 @@ impl Reconciler {
 
     /// One pass, if this process can lead.
     #[instrument(skip_all)]
-    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<ReconcileReport, DomainError> {
+    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<ReconcileReport, InfraError> {
         if !self.store.try_lead().await? {
             return Ok(ReconcileReport::default());
         }
@@ -75,7 +84,7 @@ impl Reconciler {
         result
     }
 
-    async fn pass(&self, now: DateTime<Utc>) -> Result<ReconcileReport, DomainError> {
+    async fn pass(&self, now: DateTime<Utc>) -> Result<ReconcileReport, InfraError> {
         let mut report = ReconcileReport {
             led: true,
             purged: self.store.purge_expired(now).await?,
@@ -83,16 +92,7 @@ impl Reconciler {
         };
         let ctx = RequestContext::anonymous(Some(format!("reconciler-{}", now.timestamp())));
         for (order, created_at) in self.store.pending(now - self.min_age).await? {
-            let outcome = match self
-                .provider
-                .authorize(
-                    order.payment_method.clone(),
-                    order.total,
-                    order.provider_key.clone(),
-                    order.order_number.clone(),
-                )
-                .await
-            {
+            let outcome = match order.authorize(self.provider.as_ref()).await {
                 Ok(intent) => AuthOutcome::Authorized {
                     intent_id: intent.id,
                 },
@@ -104,14 +104,22 @@ impl Reconciler {
                     message: m,
                 },
                 Err(e) if now - created_at > self.give_up_after => {
-                    tracing::error!(order = order.order_id, error = %e, "authorization still unknown; canceling the order");
+                    tracing::error!(
+                        order = order.order_id,
+                        error = %e,
+                        "authorization still unknown; canceling the order"
+                    );
                     AuthOutcome::Declined {
                         code: "authorization_unconfirmed".into(),
                         message: "The payment could not be confirmed".into(),
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(order = order.order_id, error = %e, "authorization still unknown");
+                    tracing::warn!(
+                        order = order.order_id,
+                        error = %e,
+                        "authorization still unknown"
+                    );
                     report.still_unknown += 1;
                     continue;
                 }
@@ -123,7 +131,8 @@ impl Reconciler {
             };
             self.checkout
                 .complete(order.order_id, outcome, ctx.clone())
-                .await?;
+                .await
+                .map_err(unexpected)?;
             match kind {
                 0 => report.authorized += 1,
                 1 => report.declined += 1,
@@ -138,7 +147,7 @@ impl Reconciler {
 mod tests {
     use super::*;
     use crate::Money;
-    use crate::checkout::{Answer, MockCheckoutStore};
+    use crate::checkout::{ConfirmOutcome, MockCheckoutStore};
     use crate::payments::MockPaymentProvider;
 
     fn order(id: i64) -> PendingOrder {
@@ -200,12 +209,10 @@ mod tests {
                 _ => Err(ProviderError::UnknownOutcome("timeout".into())),
             });
         let mut checkout = MockCheckoutStore::new();
-        checkout.expect_complete().times(3).returning(|_, _, _| {
-            Ok(Answer {
-                status: 201,
-                body: serde_json::json!({}),
-            })
-        });
+        checkout
+            .expect_complete()
+            .times(3)
+            .returning(|id, _, _| Ok(ConfirmOutcome::PaymentUnavailable { order_id: id }));
         let r = Reconciler::new(Arc::new(store), Arc::new(checkout), Arc::new(provider));
         let report = r.run_once(now).await.unwrap_or_default();
         assert_eq!(

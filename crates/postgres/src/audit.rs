@@ -3,8 +3,42 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::audit::{AuditEntry, AuditTarget};
+use serde_json::Value;
 
 use crate::schema::audit;
+
+/// An audit row to insert (`None` is NULL, as with one row at a time).
+#[derive(Insertable)]
+#[diesel(table_name = audit, treat_none_as_default_value = false)]
+struct NewRow<'a> {
+    entity_type: &'a str,
+    entity_id: i64,
+    action: &'a str,
+    old_value: Option<&'a Value>,
+    new_value: Option<&'a Value>,
+    context: Option<&'a Value>,
+    actor_user_id: Option<i64>,
+    request_id: Option<&'a str>,
+}
+
+/// `created_id` resolves [`AuditTarget::Created`].
+fn row(entry: &AuditEntry, created_id: Option<i64>) -> NewRow<'_> {
+    let entity_id = match entry.target {
+        AuditTarget::Id(id) => id,
+        AuditTarget::Created => created_id.unwrap_or(0),
+        AuditTarget::None => 0,
+    };
+    NewRow {
+        entity_type: entry.entity_type,
+        entity_id,
+        action: entry.action,
+        old_value: entry.old_value.as_ref(),
+        new_value: entry.new_value.as_ref(),
+        context: entry.context.as_ref(),
+        actor_user_id: entry.actor.map(|a| a.0),
+        request_id: entry.request_id.as_deref(),
+    }
+}
 
 /// Inserts `entry`; `created_id` resolves [`AuditTarget::Created`].
 pub(crate) async fn insert(
@@ -12,22 +46,23 @@ pub(crate) async fn insert(
     entry: &AuditEntry,
     created_id: Option<i64>,
 ) -> QueryResult<()> {
-    let entity_id = match entry.target {
-        AuditTarget::Id(id) => id,
-        AuditTarget::Created => created_id.unwrap_or(0),
-        AuditTarget::None => 0,
-    };
+    insert_rows(conn, vec![row(entry, created_id)]).await
+}
+
+/// Inserts `entries` of existing entities with one statement, in their order.
+pub(crate) async fn insert_all(
+    conn: &mut AsyncPgConnection,
+    entries: &[AuditEntry],
+) -> QueryResult<()> {
+    insert_rows(conn, entries.iter().map(|e| row(e, None)).collect()).await
+}
+
+async fn insert_rows(conn: &mut AsyncPgConnection, rows: Vec<NewRow<'_>>) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     diesel::insert_into(audit::table)
-        .values((
-            audit::entity_type.eq(entry.entity_type),
-            audit::entity_id.eq(entity_id),
-            audit::action.eq(entry.action),
-            audit::old_value.eq(&entry.old_value),
-            audit::new_value.eq(&entry.new_value),
-            audit::context.eq(&entry.context),
-            audit::actor_user_id.eq(entry.actor.map(|a| a.0)),
-            audit::request_id.eq(entry.request_id.as_deref()),
-        ))
+        .values(&rows)
         .execute(conn)
         .await
         .map(|_| ())

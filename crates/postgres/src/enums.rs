@@ -1,76 +1,61 @@
-//! PostgreSQL enum types used by orders, payments and idempotency keys.
+//! PostgreSQL enum types used by orders, payments and idempotency keys, and their mapping to
+//! the domain's statuses.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel_derive_enum::DbEnum)]
-#[ExistingTypePath = "crate::schema::sql_types::OrderStatus"]
-#[DbValueStyle = "SCREAMING_SNAKE_CASE"]
-pub enum DbOrderStatus {
-    Created,
-    InProgress,
-    Ready,
-    OutForDelivery,
-    Delivered,
-    Canceled,
-    Delayed,
-    Missing,
+use mami_domain::orders::{Fulfillment, OrderStatus, PaymentStatus, PickedStatus};
+
+/// A database enum with the same variants as a domain enum, and `From` both ways.
+macro_rules! db_enum {
+    ($(#[$attr:meta])* pub enum $db:ident mirrors $domain:ident { $($v:ident),* $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel_derive_enum::DbEnum)]
+        $(#[$attr])*
+        pub enum $db {
+            $($v,)*
+        }
+
+        impl From<$db> for $domain {
+            fn from(v: $db) -> Self {
+                match v {
+                    $($db::$v => $domain::$v,)*
+                }
+            }
+        }
+
+        impl From<$domain> for $db {
+            fn from(v: $domain) -> Self {
+                match v {
+                    $($domain::$v => $db::$v,)*
+                }
+            }
+        }
+    };
 }
 
-impl DbOrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DbOrderStatus::Created => "CREATED",
-            DbOrderStatus::InProgress => "IN_PROGRESS",
-            DbOrderStatus::Ready => "READY",
-            DbOrderStatus::OutForDelivery => "OUT_FOR_DELIVERY",
-            DbOrderStatus::Delivered => "DELIVERED",
-            DbOrderStatus::Canceled => "CANCELED",
-            DbOrderStatus::Delayed => "DELAYED",
-            DbOrderStatus::Missing => "MISSING",
-        }
+db_enum! {
+    #[ExistingTypePath = "crate::schema::sql_types::OrderStatus"]
+    #[DbValueStyle = "SCREAMING_SNAKE_CASE"]
+    pub enum DbOrderStatus mirrors OrderStatus {
+        Created, InProgress, Ready, OutForDelivery, Delivered, Canceled, Delayed, Missing,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel_derive_enum::DbEnum)]
-#[ExistingTypePath = "crate::schema::sql_types::FulfillmentType"]
-#[DbValueStyle = "UPPERCASE"]
-pub enum DbFulfillment {
-    Delivery,
-    Pickup,
+db_enum! {
+    #[ExistingTypePath = "crate::schema::sql_types::FulfillmentType"]
+    #[DbValueStyle = "UPPERCASE"]
+    pub enum DbFulfillment mirrors Fulfillment { Delivery, Pickup }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel_derive_enum::DbEnum)]
-#[ExistingTypePath = "crate::schema::sql_types::PaymentStatus"]
-#[DbValueStyle = "UPPERCASE"]
-pub enum DbPaymentStatus {
-    Pending,
-    Authorized,
-    Declined,
-    Captured,
-    Voided,
-    Refunded,
-    Failed,
-}
-
-impl DbPaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DbPaymentStatus::Pending => "PENDING",
-            DbPaymentStatus::Authorized => "AUTHORIZED",
-            DbPaymentStatus::Declined => "DECLINED",
-            DbPaymentStatus::Captured => "CAPTURED",
-            DbPaymentStatus::Voided => "VOIDED",
-            DbPaymentStatus::Refunded => "REFUNDED",
-            DbPaymentStatus::Failed => "FAILED",
-        }
+db_enum! {
+    #[ExistingTypePath = "crate::schema::sql_types::PaymentStatus"]
+    #[DbValueStyle = "UPPERCASE"]
+    pub enum DbPaymentStatus mirrors PaymentStatus {
+        Pending, Authorized, Declined, Captured, Voided, Refunded, Failed,
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel_derive_enum::DbEnum)]
-#[ExistingTypePath = "crate::schema::sql_types::PickedStatus"]
-#[DbValueStyle = "UPPERCASE"]
-pub enum DbPickedStatus {
-    Pending,
-    Picked,
-    Missing,
+db_enum! {
+    #[ExistingTypePath = "crate::schema::sql_types::PickedStatus"]
+    #[DbValueStyle = "UPPERCASE"]
+    pub enum DbPickedStatus mirrors PickedStatus { Pending, Picked, Missing }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel_derive_enum::DbEnum)]

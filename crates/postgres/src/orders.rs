@@ -5,10 +5,12 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use mami_domain::DomainError;
 use mami_domain::audit::{AuditEntry, AuditTarget, RequestContext};
 use mami_domain::identity::UserId;
-use mami_domain::orders::{Canceled, DeliveryInfo, Order, OrderItem, OrderStore, PickupInfo};
+use mami_domain::orders::{
+    CancelFacts, Canceled, DeliveryInfo, Order, OrderError, OrderItem, OrderStore, PaymentStatus,
+    PickupInfo, Void, decide_cancel,
+};
 use serde_json::json;
 
 use crate::enums::{DbFulfillment, DbOrderStatus, DbPaymentStatus, DbPickedStatus};
@@ -68,6 +70,18 @@ macro_rules! head_columns {
     };
 }
 
+fn item(i: &ItemRow) -> OrderItem {
+    OrderItem {
+        id: i.1,
+        product_id: i.2,
+        name: i.3.clone(),
+        sku: i.4.clone(),
+        unit_price: to_money(&i.5),
+        quantity: i.6,
+        picked_status: i.7.into(),
+    }
+}
+
 async fn assemble(conn: &mut AsyncPgConnection, heads: Vec<Head>) -> QueryResult<Vec<Order>> {
     let ids: Vec<i64> = heads.iter().map(|h| h.0).collect();
     let items: Vec<ItemRow> = order_items::table
@@ -111,34 +125,15 @@ async fn assemble(conn: &mut AsyncPgConnection, heads: Vec<Head>) -> QueryResult
         .map(|h| Order {
             id: h.0,
             order_number: h.1,
-            status: h.2.as_str().to_owned(),
-            payment_status: h.3.as_str().to_owned(),
-            fulfillment_type: match h.4 {
-                DbFulfillment::Delivery => "DELIVERY".into(),
-                DbFulfillment::Pickup => "PICKUP".into(),
-            },
+            status: h.2.into(),
+            payment_status: h.3.into(),
+            fulfillment_type: h.4.into(),
             branch_id: h.5,
             subtotal_amount: to_money(&h.6),
             delivery_fee: to_money(&h.7),
             total_amount: to_money(&h.8),
             created_at: h.9,
-            items: items
-                .iter()
-                .filter(|i| i.0 == h.0)
-                .map(|i| OrderItem {
-                    id: i.1,
-                    product_id: i.2,
-                    name: i.3.clone(),
-                    sku: i.4.clone(),
-                    unit_price: to_money(&i.5),
-                    quantity: i.6,
-                    picked_status: match i.7 {
-                        DbPickedStatus::Pending => "PENDING".into(),
-                        DbPickedStatus::Picked => "PICKED".into(),
-                        DbPickedStatus::Missing => "MISSING".into(),
-                    },
-                })
-                .collect(),
+            items: items.iter().filter(|i| i.0 == h.0).map(item).collect(),
             delivery: deliveries
                 .iter()
                 .find(|d| d.0 == h.0)
@@ -176,7 +171,7 @@ impl OrderStore for PgOrderStore {
         user: UserId,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Order>, i64), DomainError> {
+    ) -> Result<(Vec<Order>, i64), OrderError> {
         let mut conn = self.db.conn().await?;
         let total: i64 = orders::table
             .filter(orders::user_id.eq(user.0))
@@ -196,7 +191,7 @@ impl OrderStore for PgOrderStore {
         Ok((assemble(&mut conn, heads).await.map_err(infra)?, total))
     }
 
-    async fn get(&self, user: UserId, id: i64) -> Result<Option<Order>, DomainError> {
+    async fn get(&self, user: UserId, id: i64) -> Result<Option<Order>, OrderError> {
         let mut conn = self.db.conn().await?;
         let heads: Vec<Head> = orders::table
             .filter(orders::id.eq(id))
@@ -213,36 +208,26 @@ impl OrderStore for PgOrderStore {
         user: UserId,
         id: i64,
         ctx: RequestContext,
-    ) -> Result<Canceled, DomainError> {
+    ) -> Result<Canceled, OrderError> {
         self.db
             .transaction(async |conn| {
                 let now = Utc::now();
-                let (status, payment_status, branch): (
-                    DbOrderStatus,
-                    DbPaymentStatus,
-                    Option<i64>,
-                ) = orders::table
+                let row: Option<(DbOrderStatus, DbPaymentStatus, Option<i64>)> = orders::table
                     .filter(orders::id.eq(id))
                     .filter(orders::user_id.eq(user.0))
                     .select((orders::status, orders::payment_status, orders::branch_id))
                     .for_update()
                     .first(conn)
                     .await
-                    .optional()?
-                    .ok_or_else(|| DomainError::not_found("NOT_FOUND", "Order not found"))?;
-                if status != DbOrderStatus::Created {
-                    return Err(Tx(DomainError::conflict(
-                        "INVALID_STATUS",
-                        "Order cannot be canceled in its current status",
-                    )));
-                }
-                if payment_status == DbPaymentStatus::Pending {
-                    return Err(Tx(DomainError::conflict(
-                        "PAYMENT_PENDING",
-                        "The payment is still being confirmed; try again shortly",
-                    )));
-                }
-                restore_order_stock(conn, id, branch.unwrap_or(0), &ctx, "ORDER_CANCELED").await?;
+                    .optional()?;
+                let facts = row.map(|(status, payment_status, branch_id)| CancelFacts {
+                    order_id: id,
+                    status: status.into(),
+                    payment_status: payment_status.into(),
+                    branch_id,
+                });
+                let plan = decide_cancel(facts, &ctx, now)?;
+                restore_order_stock(conn, id, plan.branch_id, &ctx, "ORDER_CANCELED").await?;
                 diesel::update(orders::table.find(id))
                     .set((
                         orders::status.eq(DbOrderStatus::Canceled),
@@ -250,27 +235,20 @@ impl OrderStore for PgOrderStore {
                     ))
                     .execute(conn)
                     .await?;
-                let entry = AuditEntry::new(&ctx, "order", AuditTarget::Id(id), "CANCEL")
-                    .with_change(
-                        Some(json!({"status": "CREATED"})),
-                        Some(json!({"status": "CANCELED"})),
-                    )
-                    .context(json!({"canceled_at": now.to_rfc3339()}));
-                audit::insert(conn, &entry, None).await?;
-                let void = if payment_status == DbPaymentStatus::Authorized {
-                    let intent: Option<String> = payments::table
+                audit::insert(conn, &plan.audit, None).await?;
+                let intent: Option<String> = if plan.void {
+                    payments::table
                         .filter(payments::order_id.eq(id))
                         .select(payments::provider_payment_id)
                         .first(conn)
-                        .await?;
-                    intent.map(|i| (i, format!("mami-order-{id}-void")))
+                        .await?
                 } else {
                     None
                 };
-                Ok::<_, Tx<DomainError>>(Canceled {
+                Ok::<_, Tx<OrderError>>(Canceled {
                     order_id: id,
                     canceled_at: now,
-                    void,
+                    void: intent.map(|i| Void::of(id, i)),
                 })
             })
             .await
@@ -282,7 +260,7 @@ impl OrderStore for PgOrderStore {
         voided: bool,
         detail: String,
         ctx: RequestContext,
-    ) -> Result<(), DomainError> {
+    ) -> Result<(), OrderError> {
         self.db
             .transaction(async |conn| {
                 let now = Utc::now();
@@ -306,14 +284,14 @@ impl OrderStore for PgOrderStore {
                 let mut entry = AuditEntry::new(&ctx, "payment", AuditTarget::Id(order_id), action);
                 if voided {
                     entry = entry.with_change(
-                        Some(json!({"payment_status": "AUTHORIZED"})),
-                        Some(json!({"payment_status": "VOIDED"})),
+                        Some(json!({"payment_status": PaymentStatus::Authorized.as_str()})),
+                        Some(json!({"payment_status": PaymentStatus::Voided.as_str()})),
                     );
                 } else {
                     entry = entry.context(json!({"error": detail}));
                 }
                 audit::insert(conn, &entry, None).await?;
-                Ok::<_, Tx<DomainError>>(())
+                Ok::<_, Tx<OrderError>>(())
             })
             .await
     }

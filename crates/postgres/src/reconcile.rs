@@ -2,20 +2,19 @@
 //! pooled connection for the length of a pass.
 
 use async_trait::async_trait;
-use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use diesel_async::RunQueryDsl;
-use mami_domain::DomainError;
+use mami_domain::InfraError;
 use mami_domain::checkout::PendingOrder;
 use mami_domain::reconciler::ReconcileStore;
 use tokio::sync::Mutex;
 
+use crate::checkout::{Pending, pending_orders};
 use crate::enums::DbPaymentStatus;
 use crate::error::infra;
-use crate::money::to_money;
-use crate::schema::{idempotency_keys, orders, payment_tokens, payments, revoked_tokens};
+use crate::schema::{idempotency_keys, orders, revoked_tokens};
 use crate::{Conn, Database};
 
 /// The advisory lock key of the reconciler ("mami-rec").
@@ -49,7 +48,7 @@ impl PgReconcileStore {
 
 #[async_trait]
 impl ReconcileStore for PgReconcileStore {
-    async fn try_lead(&self) -> Result<bool, DomainError> {
+    async fn try_lead(&self) -> Result<bool, InfraError> {
         let mut guard = self.leader.lock().await;
         if guard.is_some() {
             return Ok(false);
@@ -66,7 +65,7 @@ impl ReconcileStore for PgReconcileStore {
         Ok(got.locked)
     }
 
-    async fn release(&self) -> Result<(), DomainError> {
+    async fn release(&self) -> Result<(), InfraError> {
         let mut guard = self.leader.lock().await;
         if let Some(mut conn) = guard.take() {
             diesel::sql_query("SELECT pg_advisory_unlock($1)")
@@ -78,7 +77,7 @@ impl ReconcileStore for PgReconcileStore {
         Ok(())
     }
 
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, DomainError> {
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, InfraError> {
         let mut conn = self.db.conn().await?;
         let pending_orders = orders::table
             .filter(orders::payment_status.eq(DbPaymentStatus::Pending))
@@ -108,44 +107,10 @@ impl ReconcileStore for PgReconcileStore {
     async fn pending(
         &self,
         before: DateTime<Utc>,
-    ) -> Result<Vec<(PendingOrder, DateTime<Utc>)>, DomainError> {
+    ) -> Result<Vec<(PendingOrder, DateTime<Utc>)>, InfraError> {
         let mut conn = self.db.conn().await?;
-        let rows: Vec<(i64, String, BigDecimal, String, String, DateTime<Utc>)> = orders::table
-            .inner_join(payments::table.on(payments::order_id.eq(orders::id)))
-            .inner_join(
-                payment_tokens::table
-                    .on(payment_tokens::id.nullable().eq(orders::payment_token_id)),
-            )
-            .filter(orders::payment_status.eq(DbPaymentStatus::Pending))
-            .filter(orders::created_at.lt(before))
-            .order(orders::id.asc())
-            .select((
-                orders::id,
-                orders::order_number,
-                orders::total_amount,
-                payment_tokens::provider_token,
-                payments::provider_idempotency_key,
-                orders::created_at,
-            ))
-            .load(&mut conn)
+        pending_orders(&mut conn, Pending::CreatedBefore(before))
             .await
-            .map_err(infra)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(order_id, order_number, total, payment_method, provider_key, created_at)| {
-                    (
-                        PendingOrder {
-                            order_id,
-                            order_number,
-                            total: to_money(&total),
-                            payment_method,
-                            provider_key,
-                        },
-                        created_at,
-                    )
-                },
-            )
-            .collect())
+            .map_err(infra)
     }
 }

@@ -1,58 +1,120 @@
-//! Giving an order's stock back (decline, cancel): the rows are locked in ascending id order and
-//! every restored row is audited in the caller's transaction.
+//! A branch's inventory rows under lock: the one function that locks the rows of some products
+//! (in ascending id order, so that concurrent lockers never deadlock), and the writing of the
+//! figures the domain decided (`mami_domain::inventory::{take, restore}`) with their audit
+//! rows, one statement each. Checkout, decline and cancel use it; so will stock requests and
+//! picking.
 
 use chrono::Utc;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Integer, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use mami_domain::audit::{AuditEntry, AuditTarget, RequestContext};
+use mami_domain::InfraError;
+use mami_domain::audit::{AuditEntry, RequestContext};
+use mami_domain::inventory::{ProductQuantity, StockLevel, StockMove, restore};
 use serde_json::json;
 
 use crate::audit;
+use crate::error::{FromDb, Tx};
 use crate::schema::{inventory, order_items};
 
-/// Adds the order's quantities back to `branch`'s inventory rows.
-pub(crate) async fn restore_order_stock(
+async fn levels(
     conn: &mut AsyncPgConnection,
-    order_id: i64,
     branch: i64,
-    ctx: &RequestContext,
-    reason: &str,
-) -> QueryResult<()> {
-    let now = Utc::now();
-    let items: Vec<(i64, i32)> = order_items::table
-        .filter(order_items::order_id.eq(order_id))
-        .select((order_items::product_id, order_items::quantity))
-        .load(conn)
-        .await?;
-    let ids: Vec<i64> = items.iter().map(|i| i.0).collect();
-    let stock: Vec<(i64, i64, i32)> = inventory::table
+    products: &[i64],
+    lock: bool,
+) -> QueryResult<Vec<StockLevel>> {
+    let query = inventory::table
         .filter(inventory::branch_id.eq(branch))
-        .filter(inventory::product_id.eq_any(&ids))
+        .filter(inventory::product_id.eq_any(products))
         .order(inventory::id.asc())
         .select((
             inventory::id,
             inventory::product_id,
             inventory::available_quantity,
-        ))
-        .for_update()
+        ));
+    let rows: Vec<(i64, i64, i32)> = if lock {
+        query.for_update().load(conn).await?
+    } else {
+        query.load(conn).await?
+    };
+    let level = |(row_id, product_id, available)| StockLevel {
+        row_id,
+        product_id,
+        available,
+    };
+    Ok(rows.into_iter().map(level).collect())
+}
+
+/// Locks `branch`'s rows of `products` (`FOR UPDATE`, ascending id) and returns their figures.
+pub(crate) async fn lock(
+    conn: &mut AsyncPgConnection,
+    branch: i64,
+    products: &[i64],
+) -> QueryResult<Vec<StockLevel>> {
+    levels(conn, branch, products, true).await
+}
+
+/// The same rows without a lock (a preview).
+pub(crate) async fn read(
+    conn: &mut AsyncPgConnection,
+    branch: i64,
+    products: &[i64],
+) -> QueryResult<Vec<StockLevel>> {
+    levels(conn, branch, products, false).await
+}
+
+/// Writes the new figures of locked rows (one `UPDATE … FROM unnest(…)`) and their audit
+/// entries (one `INSERT`).
+pub(crate) async fn apply(
+    conn: &mut AsyncPgConnection,
+    moves: &[StockMove],
+    audit: &[AuditEntry],
+) -> QueryResult<()> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = moves.iter().map(|m| m.row_id).collect();
+    let figures: Vec<i32> = moves.iter().map(|m| m.after).collect();
+    diesel::sql_query(
+        "UPDATE inventory AS i SET available_quantity = m.available, updated_at = $3 \
+         FROM unnest($1::bigint[], $2::integer[]) AS m(id, available) WHERE i.id = m.id",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .bind::<Array<Integer>, _>(figures)
+    .bind::<Timestamptz, _>(Utc::now())
+    .execute(conn)
+    .await?;
+    audit::insert_all(conn, audit).await
+}
+
+/// Gives the order's quantities back to `branch`'s rows (locked in id order), audited as
+/// `RESTORE` with `reason`, in the caller's transaction.
+pub(crate) async fn restore_order_stock<E: FromDb + From<InfraError>>(
+    conn: &mut AsyncPgConnection,
+    order_id: i64,
+    branch: i64,
+    ctx: &RequestContext,
+    reason: &str,
+) -> Result<(), Tx<E>> {
+    let items: Vec<(i64, i32)> = order_items::table
+        .filter(order_items::order_id.eq(order_id))
+        .select((order_items::product_id, order_items::quantity))
         .load(conn)
         .await?;
-    for (row, product, available) in &stock {
-        let qty = items.iter().find(|i| i.0 == *product).map_or(0, |i| i.1);
-        diesel::update(inventory::table.find(row))
-            .set((
-                inventory::available_quantity.eq(inventory::available_quantity + qty),
-                inventory::updated_at.eq(now),
-            ))
-            .execute(conn)
-            .await?;
-        let entry = AuditEntry::new(ctx, "inventory", AuditTarget::Id(*row), "RESTORE")
-            .with_change(
-                Some(json!({"available_quantity": available})),
-                Some(json!({"available_quantity": available + qty})),
-            )
-            .context(json!({"order_id": order_id, "reason": reason}));
-        audit::insert(conn, &entry, None).await?;
-    }
+    let returned: Vec<ProductQuantity> = items
+        .into_iter()
+        .map(|(product_id, quantity)| ProductQuantity {
+            product_id,
+            quantity,
+        })
+        .collect();
+    let ids: Vec<i64> = returned.iter().map(|q| q.product_id).collect();
+    let moves = restore(&lock(conn, branch, &ids).await?, &returned)?;
+    let context = json!({"order_id": order_id, "reason": reason});
+    let audit: Vec<AuditEntry> = moves
+        .iter()
+        .map(|m| m.audit(ctx, "RESTORE", context.clone()))
+        .collect();
+    apply(conn, &moves, &audit).await?;
     Ok(())
 }

@@ -9,6 +9,10 @@ use mami_domain::{DomainError, FieldError, InfraError, ValidationErrors};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+mod checkout;
+
+pub use checkout::confirm_outcome;
+
 /// Fixed messages for plain HTTP errors, as the reference words them.
 pub fn http_message(status: StatusCode) -> &'static str {
     match status.as_u16() {

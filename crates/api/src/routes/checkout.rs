@@ -1,8 +1,8 @@
 //! `/checkout`: preview and confirm (three steps, idempotent per user and `Idempotency-Key`).
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use mami_domain::checkout::{CheckoutRequest, Fulfillment, IdempotencyClaim};
+use mami_domain::checkout::{CheckoutRequest, DeliveryPricing, IdempotencyClaim, Receipt};
+use mami_domain::orders::Fulfillment;
 use mami_domain::{FieldError, ValidationErrors};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -12,7 +12,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::app::AppState;
 use crate::auth::Authenticated;
-use crate::http::envelope::respond;
+use crate::http::envelope::{Envelope, respond};
+use crate::http::error::confirm_outcome;
 use crate::http::{ApiError, ValidJson, ok};
 use crate::openapi::{Data, ErrorEnvelope};
 
@@ -95,6 +96,15 @@ fn parse(body: &CheckoutBody, auth: &Authenticated) -> Result<CheckoutRequest, A
     }
 }
 
+/// Delivery pricing from the settings.
+async fn pricing(state: &AppState) -> Result<DeliveryPricing, ApiError> {
+    let settings = state.settings.get().await?;
+    Ok(DeliveryPricing {
+        delivery_min: settings.delivery_min,
+        delivery_fee: settings.delivery_fee,
+    })
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MissingDto {
     pub product_id: i64,
@@ -113,7 +123,10 @@ pub struct PreviewDto {
 
 /// Totals, delivery fee (from the settings) and shortages at the fulfilling branch; writes nothing.
 #[utoipa::path(tag = "checkout", security(("bearer" = [])), request_body = CheckoutBody,
-    responses((status = 200, body = inline(Data<PreviewDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses(
+        (status = 200, body = inline(Data<PreviewDto>)),
+        (status = 400, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
 #[post("/preview")]
 pub async fn preview(
     state: web::Data<AppState>,
@@ -121,10 +134,9 @@ pub async fn preview(
     body: ValidJson<CheckoutBody>,
 ) -> Result<HttpResponse, ApiError> {
     let request = parse(&body.0, &auth)?;
-    let settings = state.settings.get().await?;
     let p = state
         .checkout
-        .preview(request, settings.delivery_min, settings.delivery_fee)
+        .preview(request, pricing(&state).await?)
         .await?;
     Ok(ok(PreviewDto {
         cart_total: p.cart_total.to_string(),
@@ -151,16 +163,32 @@ pub struct ConfirmDto {
     pub payment_reference: String,
 }
 
+impl From<Receipt> for ConfirmDto {
+    fn from(r: Receipt) -> Self {
+        Self {
+            order_id: r.order_id,
+            order_number: r.order_number,
+            total_paid: r.total_paid.to_string(),
+            payment_reference: r.payment_reference,
+        }
+    }
+}
+
 /// Creates the order and authorizes the payment. 201 new order, 200 replay of the same key;
 /// 402 `PAYMENT_DECLINED` (stock back, order canceled, cart intact); 503 `PAYMENT_UNAVAILABLE`
 /// (retry with the same key).
 #[utoipa::path(tag = "checkout", security(("bearer" = [])), request_body = CheckoutBody,
     params(("Idempotency-Key" = String, Header, description = "Required; at most 128 characters")),
-    responses((status = 201, body = inline(Data<ConfirmDto>)), (status = 200, body = inline(Data<ConfirmDto>), description = "replay"),
-    (status = 400, body = ErrorEnvelope, description = "MISSING_IDEMPOTENCY_KEY, VALIDATION_ERROR, CART_EMPTY, INVALID_SLOT"),
-    (status = 402, body = ErrorEnvelope, description = "PAYMENT_DECLINED"), (status = 404, body = ErrorEnvelope),
-    (status = 409, body = ErrorEnvelope, description = "INSUFFICIENT_STOCK, PRODUCT_INACTIVE, IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_KEY_REUSE_MISMATCH"),
-    (status = 503, body = ErrorEnvelope, description = "PAYMENT_UNAVAILABLE")))]
+    responses(
+        (status = 201, body = inline(Data<ConfirmDto>)),
+        (status = 200, body = inline(Data<ConfirmDto>), description = "replay"),
+        (status = 400, body = ErrorEnvelope,
+            description = "MISSING_IDEMPOTENCY_KEY, VALIDATION_ERROR, CART_EMPTY, INVALID_SLOT"),
+        (status = 402, body = ErrorEnvelope, description = "PAYMENT_DECLINED"),
+        (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope, description = "INSUFFICIENT_STOCK, PRODUCT_INACTIVE, \
+            IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_KEY_REUSE_MISMATCH"),
+        (status = 503, body = ErrorEnvelope, description = "PAYMENT_UNAVAILABLE")))]
 #[post("/confirm")]
 pub async fn confirm(
     state: web::Data<AppState>,
@@ -196,30 +224,30 @@ pub async fn confirm(
         )])
     })?;
     let canonical = json!({
-        "cart_id": body.0.cart_id, "payment_token_id": token, "fulfillment_type": body.0.fulfillment_type,
-        "branch_id": body.0.branch_id, "delivery_slot_id": body.0.delivery_slot_id, "address": body.0.address,
+        "cart_id": body.0.cart_id,
+        "payment_token_id": token,
+        "fulfillment_type": body.0.fulfillment_type,
+        "branch_id": body.0.branch_id,
+        "delivery_slot_id": body.0.delivery_slot_id,
+        "address": body.0.address,
         "save_as_default": body.0.save_as_default,
     });
     let request_hash = format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()));
-    let settings = state.settings.get().await?;
-    let answer = state
+    let outcome = state
         .checkout
         .confirm(
             request,
             token,
             IdempotencyClaim { key, request_hash },
-            settings.delivery_min,
-            settings.delivery_fee,
+            pricing(&state).await?,
             &auth.context(),
         )
         .await?;
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    let mut resp = respond(status, &answer.body);
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        resp.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from_static("2"),
-        );
-    }
-    Ok(resp)
+    let (status, receipt) = confirm_outcome(outcome)?;
+    Ok(respond(
+        status,
+        &Envelope {
+            data: ConfirmDto::from(receipt),
+        },
+    ))
 }

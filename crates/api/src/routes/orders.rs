@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
-use mami_domain::orders::Order;
+use mami_domain::orders::{Order, OrderStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -73,9 +73,9 @@ impl From<Order> for OrderDto {
             total_amount: o.total_amount.to_string(),
             subtotal_amount: o.subtotal_amount.to_string(),
             delivery_fee: o.delivery_fee.to_string(),
-            status: o.status,
-            payment_status: o.payment_status,
-            fulfillment_type: o.fulfillment_type,
+            status: o.status.as_str().to_owned(),
+            payment_status: o.payment_status.as_str().to_owned(),
+            fulfillment_type: o.fulfillment_type.as_str().to_owned(),
             branch_id: o.branch_id,
             created_at: rfc3339(o.created_at),
             items: o
@@ -88,7 +88,7 @@ impl From<Order> for OrderDto {
                     sku: i.sku,
                     unit_price: i.unit_price.to_string(),
                     quantity: i.quantity,
-                    picked_status: i.picked_status,
+                    picked_status: i.picked_status.as_str().to_owned(),
                 })
                 .collect(),
             delivery: o.delivery.map(|d| DeliveryDto {
@@ -115,7 +115,9 @@ pub struct OrdersQuery {
 
 /// The caller's orders, newest first, with `meta`.
 #[utoipa::path(tag = "orders", security(("bearer" = [])), params(OrdersQuery),
-    responses((status = 200, description = "`{data: [Order], meta: {total, limit, offset}}`"), (status = 400, body = ErrorEnvelope)))]
+    responses(
+        (status = 200, description = "`{data: [Order], meta: {total, limit, offset}}`"),
+        (status = 400, body = ErrorEnvelope)))]
 #[get("")]
 pub async fn list_orders(
     state: web::Data<AppState>,
@@ -147,7 +149,10 @@ pub async fn list_orders(
 }
 
 /// One of the caller's orders with items, fulfilment details and payment status.
-#[utoipa::path(tag = "orders", security(("bearer" = [])), responses((status = 200, body = inline(Data<OrderDto>)), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "orders", security(("bearer" = [])),
+    responses(
+        (status = 200, body = inline(Data<OrderDto>)),
+        (status = 404, body = ErrorEnvelope)))]
 #[get("/{order_id}")]
 pub async fn get_order(
     state: web::Data<AppState>,
@@ -171,7 +176,10 @@ pub struct CancelDto {
 
 /// Cancels a CREATED order: stock back, authorization voided.
 #[utoipa::path(tag = "orders", security(("bearer" = [])),
-    responses((status = 200, body = inline(Data<CancelDto>)), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "INVALID_STATUS, PAYMENT_PENDING")))]
+    responses(
+        (status = 200, body = inline(Data<CancelDto>)),
+        (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope, description = "INVALID_STATUS, PAYMENT_PENDING")))]
 #[post("/{order_id}/cancel")]
 pub async fn cancel_order(
     state: web::Data<AppState>,
@@ -185,6 +193,6 @@ pub async fn cancel_order(
     Ok(ok(CancelDto {
         order_id: c.order_id,
         canceled_at: rfc3339(c.canceled_at),
-        status: "CANCELED",
+        status: OrderStatus::Canceled.as_str(),
     }))
 }

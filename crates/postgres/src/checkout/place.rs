@@ -1,0 +1,151 @@
+//! Writing an order plan: the order (payment PENDING), its items and fulfilment details, the
+//! stock it takes, its payment row, and the audit rows.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use mami_domain::audit::RequestContext;
+use mami_domain::checkout::{FulfillmentDetails, LineFact, OrderPlan, PendingOrder};
+use mami_domain::identity::UserId;
+
+use crate::enums::{DbFulfillment, DbOrderStatus, DbPaymentStatus};
+use crate::money::to_decimal;
+use crate::schema::{
+    order_delivery_details as odd, order_items, order_pickup_details as opd, orders, payments,
+};
+use crate::{audit, stock};
+
+/// `ORD-<date>-<8 random hex digits>`: unique enough for the unique index to be a formality.
+fn order_number(now: DateTime<Utc>) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "ORD-{}-{}",
+        now.format("%Y%m%d"),
+        random[..8].to_ascii_uppercase()
+    )
+}
+
+async fn insert_order(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    plan: &OrderPlan,
+    number: &str,
+) -> QueryResult<i64> {
+    diesel::insert_into(orders::table)
+        .values((
+            orders::order_number.eq(number),
+            orders::user_id.eq(user.0),
+            orders::subtotal_amount.eq(to_decimal(plan.subtotal)),
+            orders::delivery_fee.eq(to_decimal(plan.delivery_fee)),
+            orders::total_amount.eq(to_decimal(plan.total)),
+            orders::fulfillment_type.eq(DbFulfillment::from(plan.fulfillment)),
+            orders::status.eq(DbOrderStatus::Created),
+            orders::payment_status.eq(DbPaymentStatus::Pending),
+            orders::branch_id.eq(plan.branch_id),
+            orders::payment_token_id.eq(plan.payment_token_id),
+        ))
+        .returning(orders::id)
+        .get_result(conn)
+        .await
+}
+
+async fn insert_items(
+    conn: &mut AsyncPgConnection,
+    order_id: i64,
+    items: &[LineFact],
+) -> QueryResult<()> {
+    let rows: Vec<_> = items
+        .iter()
+        .map(|l| {
+            (
+                order_items::order_id.eq(order_id),
+                order_items::product_id.eq(l.product_id),
+                order_items::name.eq(&l.name),
+                order_items::sku.eq(&l.sku),
+                order_items::unit_price.eq(to_decimal(l.unit_price)),
+                order_items::quantity.eq(l.quantity),
+            )
+        })
+        .collect();
+    diesel::insert_into(order_items::table)
+        .values(&rows)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+async fn insert_details(
+    conn: &mut AsyncPgConnection,
+    order_id: i64,
+    details: &FulfillmentDetails,
+) -> QueryResult<usize> {
+    match details {
+        FulfillmentDetails::Delivery {
+            slot_id,
+            address,
+            start,
+            end,
+        } => {
+            diesel::insert_into(odd::table)
+                .values((
+                    odd::order_id.eq(order_id),
+                    odd::delivery_slot_id.eq(slot_id),
+                    odd::address.eq(address),
+                    odd::slot_start.eq(start),
+                    odd::slot_end.eq(end),
+                ))
+                .execute(conn)
+                .await
+        }
+        FulfillmentDetails::Pickup {
+            branch_id,
+            start,
+            end,
+        } => {
+            diesel::insert_into(opd::table)
+                .values((
+                    opd::order_id.eq(order_id),
+                    opd::branch_id.eq(branch_id),
+                    opd::pickup_window_start.eq(start),
+                    opd::pickup_window_end.eq(end),
+                ))
+                .execute(conn)
+                .await
+        }
+    }
+}
+
+/// Writes `plan` for `user`; returns the order to authorize.
+pub(super) async fn place(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    plan: OrderPlan,
+    provider: &str,
+    ctx: &RequestContext,
+    now: DateTime<Utc>,
+) -> QueryResult<PendingOrder> {
+    let number = order_number(now);
+    let order_id = insert_order(conn, user, &plan, &number).await?;
+    insert_items(conn, order_id, &plan.items).await?;
+    insert_details(conn, order_id, &plan.details).await?;
+    stock::apply(conn, &plan.stock, &plan.stock_audit(ctx, order_id)).await?;
+    let provider_key = PendingOrder::provider_key(order_id);
+    diesel::insert_into(payments::table)
+        .values((
+            payments::order_id.eq(order_id),
+            payments::payment_token_id.eq(plan.payment_token_id),
+            payments::provider.eq(provider),
+            payments::provider_idempotency_key.eq(&provider_key),
+            payments::amount_authorized.eq(to_decimal(plan.total)),
+        ))
+        .execute(conn)
+        .await?;
+    audit::insert(conn, &plan.audit(ctx, order_id, &number), None).await?;
+    Ok(PendingOrder {
+        order_id,
+        order_number: number,
+        total: plan.total,
+        payment_method: plan.payment_method,
+        provider_key,
+    })
+}
