@@ -14,9 +14,9 @@ use mami_domain::RequestContext;
 use mami_domain::identity::{Principal, Role, TokenFacts, TokenKind};
 
 use super::jwt::TokenError;
-use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::middleware::RequestId;
+use crate::state::AppState;
 
 /// The caller of a protected route and the token it presented.
 #[derive(Debug, Clone)]

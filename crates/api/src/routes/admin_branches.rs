@@ -12,12 +12,12 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::admin_catalog::ToggleQuery;
 use super::dto::{BranchDto, SlotDto};
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::envelope::Page;
 use crate::http::params::{lenient_id, lenient_page, query_bool, query_id, toggle_flag};
 use crate::http::{ApiError, ValidJson, ValidQuery, created, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_branch)

@@ -12,11 +12,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::dto::{CategoryDto, ProductDto};
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::params::{nullable, query_bool, toggle_flag};
 use crate::http::{ApiError, ValidJson, ValidQuery, created, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_category)

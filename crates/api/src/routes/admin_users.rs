@@ -10,12 +10,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::rfc3339;
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::envelope::respond;
 use crate::http::params::{invalid, model_page, nullable, query_bool};
 use crate::http::{ApiError, ValidJson, ValidQuery, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_users)

@@ -8,11 +8,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::dto::{BranchDto, SlotDto};
-use crate::app::AppState;
 use crate::http::envelope::{Page, WithPagination, respond};
 use crate::http::params::{invalid, model_page, query_id};
 use crate::http::{ApiError, ValidQuery, ok};
 use crate::openapi::{Data, DataWithPagination, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(delivery_source)

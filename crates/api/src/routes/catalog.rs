@@ -9,11 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::dto::{CategoryDto, ProductDto, SearchMeta, WithMeta};
-use crate::app::AppState;
 use crate::http::envelope::{Page, respond};
 use crate::http::params::{invalid, lenient_id, lenient_page, model_page, query_bool, query_id};
 use crate::http::{ApiError, ValidQuery, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     // Fixed paths before `/products/{id}`.

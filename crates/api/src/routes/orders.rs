@@ -10,11 +10,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::audit::strict_page;
 use super::auth::rfc3339;
 use super::dto::WithMeta;
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::envelope::{Page, respond};
 use crate::http::{ApiError, ValidQuery, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_orders)
