@@ -16,6 +16,7 @@ mod orders;
 mod payment_tokens;
 mod reconcile;
 mod revenue;
+mod rows;
 pub mod schema;
 pub mod seed;
 mod seed_data;
