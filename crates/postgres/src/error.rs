@@ -93,7 +93,11 @@ macro_rules! tx_error {
     };
 }
 
-tx_error!(mami_domain::DomainError, mami_domain::identity::StoreError);
+tx_error!(
+    mami_domain::DomainError,
+    mami_domain::identity::StoreError,
+    mami_domain::catalog::CatalogError,
+);
 
 /// A transaction body: an async closure over the connection. Naming its future lets the
 /// helper require it to be `Send`; the `AsyncFnOnce` bound beside it guides closure inference

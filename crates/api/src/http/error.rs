@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use mami_domain::catalog::CatalogError;
 use mami_domain::identity::{AuthError, ChangePasswordError, LoginError, RegisterError};
 use mami_domain::{DomainError, FieldError, InfraError, ValidationErrors};
 use serde::Serialize;
@@ -288,6 +289,33 @@ impl From<DomainError> for ApiError {
                 e
             }
             DomainError::Internal(e) => e.into(),
+        }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        let duplicate_sku = "A product with this SKU already exists.";
+        match e {
+            CatalogError::CategoryNotFound => {
+                ApiError::not_found("NOT_FOUND", "Category not found")
+            }
+            CatalogError::ProductNotFound => ApiError::not_found("NOT_FOUND", "Product not found"),
+            CatalogError::DuplicateCategory => ApiError::new(
+                StatusCode::CONFLICT,
+                "DUPLICATE_CATEGORY",
+                "A category with this name already exists.",
+            ),
+            // The reference answered a duplicate SKU on create with 400 (kept); a changed SKU
+            // that clashes is a 409 like every other duplicate.
+            CatalogError::DuplicateSku { on_create: true } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "DUPLICATE_SKU", duplicate_sku)
+            }
+            CatalogError::DuplicateSku { on_create: false } => {
+                ApiError::new(StatusCode::CONFLICT, "DUPLICATE_SKU", duplicate_sku)
+            }
+            CatalogError::Validation(errors) => errors.into(),
+            CatalogError::Internal(e) => e.into(),
         }
     }
 }

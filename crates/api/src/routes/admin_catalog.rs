@@ -320,28 +320,8 @@ pub async fn create_product(
         bin_location,
         image_url,
     };
-    let view = state
-        .catalog
-        .create_product(new, &auth.context())
-        .await
-        .map_err(duplicate_sku_is_400)?;
+    let view = state.catalog.create_product(new, &auth.context()).await?;
     Ok(created(ProductDto::from(view)))
-}
-
-/// The reference answers a duplicate SKU on create with 400 (kept); on update it is 409.
-fn duplicate_sku_is_400(e: mami_domain::DomainError) -> ApiError {
-    match e {
-        mami_domain::DomainError::Conflict {
-            code: "DUPLICATE_SKU",
-            message,
-            ..
-        } => ApiError::new(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "DUPLICATE_SKU",
-            message,
-        ),
-        other => other.into(),
-    }
 }
 
 /// Changes a product; omitted fields stay as they are, `null` clears an optional one.

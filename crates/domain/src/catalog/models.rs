@@ -224,4 +224,24 @@ impl ProductPatch {
     pub fn is_empty(&self) -> bool {
         *self == ProductPatch::default()
     }
+
+    /// The old-price rule for `current` once this patch is applied.
+    pub fn check_prices(&self, current: &Product) -> Result<(), FieldError> {
+        check_old_price(
+            self.price.unwrap_or(current.price),
+            self.old_price.unwrap_or(current.old_price),
+        )
+    }
+}
+
+/// A struck-through "old price" must be above the price.
+pub fn check_old_price(price: Money, old_price: Option<Money>) -> Result<(), FieldError> {
+    match old_price {
+        Some(old) if old <= price => Err(FieldError::new(
+            &["old_price"],
+            "value_error",
+            "old_price must be greater than price",
+        )),
+        _ => Ok(()),
+    }
 }
