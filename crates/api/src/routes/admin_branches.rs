@@ -14,8 +14,9 @@ use super::admin_catalog::ToggleQuery;
 use super::dto::{BranchDto, SlotDto};
 use crate::auth::Authenticated;
 use crate::http::envelope::Page;
-use crate::http::params::{lenient_id, lenient_page, query_bool, query_id, toggle_flag};
-use crate::http::{ApiError, ValidJson, ValidQuery, created, ok};
+use crate::http::paging::Lenient;
+use crate::http::params::{lenient_id, query_bool, query_id, toggle_flag};
+use crate::http::{ApiError, Paging, ValidJson, ValidQuery, created, ok};
 use crate::openapi::{Data, ErrorEnvelope};
 use crate::state::AppState;
 
@@ -275,24 +276,18 @@ pub struct InventoryPageDto {
 pub async fn list_inventory(
     state: web::Data<AppState>,
     q: ValidQuery<InventoryQuery>,
+    paging: Paging<Lenient>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.0;
-    let (limit, offset) = lenient_page(
-        q.limit.as_deref(),
-        q.offset.as_deref(),
-        state.config.default_limit,
-        state.config.max_limit,
-    )?;
     let filter = InventoryFilter {
         branch_id: lenient_id(q.branchId.as_deref()),
         product_id: lenient_id(q.productId.as_deref()),
     };
-    let (rows, total) = state.inventory.list(filter, limit, offset).await?;
-    let page = Page {
-        total,
-        limit,
-        offset,
-    };
+    let (rows, total) = state
+        .inventory
+        .list(filter, paging.limit, paging.offset)
+        .await?;
+    let page = paging.page(total);
     Ok(ok(InventoryPageDto {
         items: rows.into_iter().map(|i| inventory_dto(i, page)).collect(),
         pagination: page,

@@ -12,8 +12,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::auth::rfc3339;
 use crate::auth::Authenticated;
 use crate::http::envelope::respond;
-use crate::http::params::{invalid, model_page, nullable, query_bool};
-use crate::http::{ApiError, ValidJson, ValidQuery, ok};
+use crate::http::paging::Model;
+use crate::http::params::{invalid, nullable, query_bool};
+use crate::http::{ApiError, Paging, ValidJson, ValidQuery, ok};
 use crate::openapi::{Data, ErrorEnvelope};
 use crate::state::AppState;
 
@@ -81,15 +82,10 @@ pub struct UsersPage {
 pub async fn list_users(
     state: web::Data<AppState>,
     q: ValidQuery<UsersQuery>,
+    paging: Paging<Model<200>>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.0;
-    let (limit, offset) = model_page(
-        q.limit.as_deref(),
-        q.offset.as_deref(),
-        state.config.default_limit,
-        200,
-        state.config.max_limit,
-    )?;
+    let Paging { limit, offset, .. } = paging;
     let role = q
         .role
         .as_deref()

@@ -8,9 +8,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::dto::{BranchDto, SlotDto};
-use crate::http::envelope::{Page, WithPagination, respond};
-use crate::http::params::{invalid, model_page, query_id};
-use crate::http::{ApiError, ValidQuery, ok};
+use crate::http::envelope::{WithPagination, respond};
+use crate::http::paging::Model;
+use crate::http::params::{invalid, query_id};
+use crate::http::{ApiError, Paging, ValidQuery, ok};
 use crate::openapi::{Data, DataWithPagination, ErrorEnvelope};
 use crate::state::AppState;
 
@@ -38,27 +39,18 @@ pub struct BranchesQuery {
 #[get("/branches")]
 pub async fn list_branches(
     state: web::Data<AppState>,
-    q: ValidQuery<BranchesQuery>,
+    _q: ValidQuery<BranchesQuery>,
+    paging: Paging<Model<200>>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, offset) = model_page(
-        q.0.limit.as_deref(),
-        q.0.offset.as_deref(),
-        state.config.default_limit,
-        200,
-        state.config.max_limit,
-    )?;
-    let (rows, total) = state.branches.list(false, limit, offset).await?;
+    let (rows, total) = state
+        .branches
+        .list(false, paging.limit, paging.offset)
+        .await?;
     let data: Vec<BranchDto> = rows.into_iter().map(BranchDto::from).collect();
+    let pagination = paging.page(total);
     Ok(respond(
         StatusCode::OK,
-        &WithPagination {
-            data,
-            pagination: Page {
-                total,
-                limit,
-                offset,
-            },
-        },
+        &WithPagination { data, pagination },
     ))
 }
 

@@ -100,6 +100,24 @@ pub struct ProductSearch {
     pub offset: i64,
 }
 
+impl ProductSearch {
+    /// Every active product, by name: no text, no filter.
+    pub fn all(limit: i64, offset: i64) -> Self {
+        ProductSearch {
+            q: None,
+            category_id: None,
+            branch_id: None,
+            in_stock: false,
+            organic_only: false,
+            min_price: None,
+            max_price: None,
+            sort: SearchSort::NameAsc,
+            limit,
+            offset,
+        }
+    }
+}
+
 /// A display name: 2..`max` characters of letters (any script), digits, spaces and common
 /// punctuation (`- ' & % . , ( ) / +`).
 pub fn parse_name(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {

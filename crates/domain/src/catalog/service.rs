@@ -159,16 +159,10 @@ mod tests {
 
     fn search(min: Option<i64>, max: Option<i64>) -> ProductSearch {
         ProductSearch {
-            q: None,
-            category_id: None,
-            branch_id: None,
-            in_stock: false,
-            organic_only: false,
             min_price: min.map(Money),
             max_price: max.map(Money),
             sort: SearchSort::Relevance,
-            limit: 10,
-            offset: 0,
+            ..ProductSearch::all(10, 0)
         }
     }
 
