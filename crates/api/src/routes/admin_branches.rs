@@ -10,12 +10,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::admin_catalog::ToggleQuery;
 use super::dto::{BranchDto, SlotDto};
 use crate::auth::Authenticated;
 use crate::http::envelope::Page;
 use crate::http::paging::Lenient;
-use crate::http::params::{lenient_id, query_bool, query_id, toggle_flag};
+use crate::http::params::{
+    Active, RequiredBool, ToggleQuery, UnlessFalse, lenient_id, query_bool, query_id,
+};
 use crate::http::{ApiError, Paging, ValidJson, ValidQuery, created, ok};
 use crate::openapi::{Data, ErrorEnvelope};
 use crate::state::AppState;
@@ -85,21 +86,14 @@ pub async fn toggle_branch(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<i64>,
-    q: ValidQuery<ToggleQuery>,
+    flag: Active<RequiredBool>,
 ) -> Result<HttpResponse, ApiError> {
-    let active = query_bool("active", q.0.active.as_deref())?.ok_or_else(|| {
-        ApiError::validation(vec![FieldError::new(
-            &["query", "active"],
-            "missing",
-            "Field required",
-        )])
-    })?;
-    Ok(ok(BranchDto::from(
-        state
-            .branches
-            .set_active(path.into_inner(), active, &auth.context())
-            .await?,
-    )))
+    let id = path.into_inner();
+    let branch = state
+        .branches
+        .set_active(id, flag.active, &auth.context())
+        .await?;
+    Ok(ok(BranchDto::from(branch)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -209,15 +203,14 @@ pub async fn toggle_slot(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<i64>,
-    q: ValidQuery<ToggleQuery>,
+    flag: Active<UnlessFalse>,
 ) -> Result<HttpResponse, ApiError> {
-    let active = toggle_flag(q.0.active.as_deref());
-    Ok(ok(SlotDto::from(
-        state
-            .branches
-            .set_slot_active(path.into_inner(), active, &auth.context())
-            .await?,
-    )))
+    let id = path.into_inner();
+    let slot = state
+        .branches
+        .set_slot_active(id, flag.active, &auth.context())
+        .await?;
+    Ok(ok(SlotDto::from(slot)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -8,13 +8,13 @@ use mami_domain::catalog::{
 use mami_domain::{FieldError, Money, ValidationErrors};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::dto::{CategoryDto, ProductDto};
 use crate::auth::Authenticated;
-use crate::http::params::{nullable, query_bool, toggle_flag};
-use crate::http::{ApiError, ValidJson, ValidQuery, created, ok};
+use crate::http::params::{Active, RequiredBool, ToggleQuery, UnlessFalse, nullable};
+use crate::http::{ApiError, ValidJson, created, ok};
 use crate::openapi::{Data, ErrorEnvelope};
 use crate::state::AppState;
 
@@ -66,14 +66,6 @@ fn slug(field: &str, raw: Option<&str>, errors: &mut ValidationErrors) -> Option
         ));
         None
     }
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ToggleQuery {
-    /// `true` or `false`.
-    pub active: Option<String>,
 }
 
 /// Creates a category.
@@ -152,21 +144,14 @@ pub async fn toggle_category(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<i64>,
-    q: ValidQuery<ToggleQuery>,
+    flag: Active<RequiredBool>,
 ) -> Result<HttpResponse, ApiError> {
-    let active = query_bool("active", q.0.active.as_deref())?.ok_or_else(|| {
-        ApiError::validation(vec![FieldError::new(
-            &["query", "active"],
-            "missing",
-            "Field required",
-        )])
-    })?;
-    Ok(ok(CategoryDto::from(
-        state
-            .catalog
-            .set_category_active(path.into_inner(), active, &auth.context())
-            .await?,
-    )))
+    let id = path.into_inner();
+    let category = state
+        .catalog
+        .set_category_active(id, flag.active, &auth.context())
+        .await?;
+    Ok(ok(CategoryDto::from(category)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -383,13 +368,12 @@ pub async fn toggle_product(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<i64>,
-    q: ValidQuery<ToggleQuery>,
+    flag: Active<UnlessFalse>,
 ) -> Result<HttpResponse, ApiError> {
-    let active = toggle_flag(q.0.active.as_deref());
-    Ok(ok(ProductDto::from(
-        state
-            .catalog
-            .set_product_active(path.into_inner(), active, &auth.context())
-            .await?,
-    )))
+    let id = path.into_inner();
+    let product = state
+        .catalog
+        .set_product_active(id, flag.active, &auth.context())
+        .await?;
+    Ok(ok(ProductDto::from(product)))
 }

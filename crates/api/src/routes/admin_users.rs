@@ -13,7 +13,7 @@ use super::auth::rfc3339;
 use crate::auth::Authenticated;
 use crate::http::envelope::respond;
 use crate::http::paging::Model;
-use crate::http::params::{invalid, nullable, query_bool};
+use crate::http::params::{Active, YesOrNo, invalid, nullable, query_bool};
 use crate::http::{ApiError, Paging, ValidJson, ValidQuery, ok};
 use crate::openapi::{Data, ErrorEnvelope};
 use crate::state::AppState;
@@ -186,15 +186,21 @@ pub async fn update_user(
         full_name,
         phone,
     };
+    update(&state, &auth, path.into_inner(), patch, "USER_UPDATED").await
+}
+
+/// Applies `patch` to user `id` as the caller, audited as `action`; answers the user's detail.
+async fn update(
+    state: &AppState,
+    auth: &Authenticated,
+    id: i64,
+    patch: UserPatch,
+    action: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = auth.context();
     let user = state
         .users
-        .update(
-            &auth.principal,
-            UserId(path.into_inner()),
-            patch,
-            &auth.context(),
-            "USER_UPDATED",
-        )
+        .update(&auth.principal, UserId(id), patch, &ctx, action)
         .await?;
     Ok(ok(dto(user, true)))
 }
@@ -215,38 +221,11 @@ pub async fn toggle_user(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<i64>,
-    q: ValidQuery<UserToggleQuery>,
+    flag: Active<YesOrNo>,
 ) -> Result<HttpResponse, ApiError> {
-    let active = match q
-        .0
-        .active
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("1" | "true" | "yes") => true,
-        Some("0" | "false" | "no") => false,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "MISSING_ACTIVE_PARAM",
-                "Query parameter 'active' must be true or false",
-            ));
-        }
-    };
     let patch = UserPatch {
-        is_active: Some(active),
+        is_active: Some(flag.active),
         ..UserPatch::default()
     };
-    let user = state
-        .users
-        .update(
-            &auth.principal,
-            UserId(path.into_inner()),
-            patch,
-            &auth.context(),
-            "USER_TOGGLED",
-        )
-        .await?;
-    Ok(ok(dto(user, true)))
+    update(&state, &auth, path.into_inner(), patch, "USER_TOGGLED").await
 }
