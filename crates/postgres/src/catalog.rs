@@ -20,6 +20,7 @@ use crate::error::{Tx, infra};
 use crate::money::{to_decimal, to_money};
 use crate::rows::{self, Switchable};
 use crate::schema::{categories, inventory, products};
+use crate::sql::like_pattern;
 use crate::{Database, audit};
 
 diesel::define_sql_function!(fn word_similarity(a: diesel::sql_types::Text, b: diesel::sql_types::Text) -> diesel::sql_types::Float4);
@@ -131,20 +132,6 @@ impl From<&ProductPatch> for ProductChanges {
             updated_at: Utc::now(),
         }
     }
-}
-
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_pattern(q: &str) -> String {
-    let mut out = String::with_capacity(q.len() + 2);
-    out.push('%');
-    for c in q.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 /// Catalog in PostgreSQL.

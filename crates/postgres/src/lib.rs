@@ -21,6 +21,7 @@ pub mod schema;
 pub mod seed;
 mod seed_data;
 mod settings;
+mod sql;
 mod stock;
 mod users;
 mod wishlist;
