@@ -88,10 +88,9 @@ pub async fn toggle_branch(
     path: web::Path<i64>,
     flag: Active<RequiredBool>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
     let branch = state
         .branches
-        .set_active(id, flag.active, &auth.context())
+        .set_active(path.into_inner(), flag.active, &auth.context())
         .await?;
     Ok(ok(BranchDto::from(branch)))
 }
@@ -205,10 +204,9 @@ pub async fn toggle_slot(
     path: web::Path<i64>,
     flag: Active<UnlessFalse>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
     let slot = state
         .branches
-        .set_slot_active(id, flag.active, &auth.context())
+        .set_slot_active(path.into_inner(), flag.active, &auth.context())
         .await?;
     Ok(ok(SlotDto::from(slot)))
 }

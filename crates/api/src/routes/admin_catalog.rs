@@ -152,10 +152,9 @@ pub async fn toggle_category(
     path: web::Path<i64>,
     flag: Active<RequiredBool>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
     let category = state
         .catalog
-        .set_category_active(id, flag.active, &auth.context())
+        .set_category_active(path.into_inner(), flag.active, &auth.context())
         .await?;
     Ok(ok(CategoryDto::from(category)))
 }
@@ -386,10 +385,9 @@ pub async fn toggle_product(
     path: web::Path<i64>,
     flag: Active<UnlessFalse>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner();
     let product = state
         .catalog
-        .set_product_active(id, flag.active, &auth.context())
+        .set_product_active(path.into_inner(), flag.active, &auth.context())
         .await?;
     Ok(ok(ProductDto::from(product)))
 }
