@@ -147,3 +147,15 @@ impl Database {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lost_connection_is_unavailable() {
+        assert!(infra(Error::BrokenTransactionManager).is_unavailable());
+        assert!(!infra(Error::NotFound).is_unavailable());
+        assert!(!infra(Error::RollbackTransaction).is_unavailable());
+    }
+}

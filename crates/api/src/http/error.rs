@@ -319,3 +319,44 @@ impl From<CatalogError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unavailable_dependency_is_503() {
+        let down = ApiError::from(InfraError::unavailable("no database connection"));
+        assert_eq!(
+            (down.status.as_u16(), down.code),
+            (503, "SERVICE_UNAVAILABLE")
+        );
+        assert!(down.retry_after.is_some());
+        // A failure whose text mentions the connection is still a plain failure: the kind
+        // decides, never the message.
+        let broken = ApiError::from(InfraError::new("no database connection: syntax error"));
+        assert_eq!(
+            (broken.status.as_u16(), broken.code),
+            (500, "UNEXPECTED_ERROR")
+        );
+        assert_eq!(broken.retry_after, None);
+    }
+
+    #[test]
+    fn catalog_failures_are_mapped_by_kind() {
+        let internal = ApiError::from(CatalogError::Internal(InfraError::new("boom")));
+        assert_eq!(internal.status.as_u16(), 500);
+        let down = ApiError::from(CatalogError::Internal(InfraError::unavailable("pool")));
+        assert_eq!(down.status.as_u16(), 503);
+        let created = ApiError::from(CatalogError::DuplicateSku { on_create: true });
+        let changed = ApiError::from(CatalogError::DuplicateSku { on_create: false });
+        assert_eq!(
+            (created.status.as_u16(), created.code),
+            (400, "DUPLICATE_SKU")
+        );
+        assert_eq!(
+            (changed.status.as_u16(), changed.code),
+            (409, "DUPLICATE_SKU")
+        );
+    }
+}
