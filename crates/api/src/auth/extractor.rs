@@ -56,7 +56,8 @@ pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
         _ => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "TOKEN_INVALID",
-            "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'",
+            "Missing 'Bearer' type in 'Authorization' header. \
+             Expected 'Authorization: Bearer <JWT>'",
         )),
     }
 }

@@ -45,7 +45,8 @@ pub struct BranchBody {
 
 /// Creates a branch.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = BranchBody,
-    responses((status = 201, body = inline(Data<BranchDto>)), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_BRANCH")))]
+    responses((status = 201, body = inline(Data<BranchDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 409, body = ErrorEnvelope, description = "DUPLICATE_BRANCH")))]
 #[post("/branches")]
 pub async fn create_branch(
     state: web::Data<AppState>,
@@ -60,7 +61,8 @@ pub async fn create_branch(
 
 /// Renames or moves a branch (both fields required).
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = BranchBody,
-    responses((status = 200, body = inline(Data<BranchDto>)), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<BranchDto>)), (status = 404, body = ErrorEnvelope),
+    (status = 409, body = ErrorEnvelope)))]
 #[patch("/branches/{id}")]
 pub async fn update_branch(
     state: web::Data<AppState>,
@@ -79,8 +81,9 @@ pub async fn update_branch(
 
 /// `?active=true|false` (required). The delivery source cannot be deactivated (409).
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(ToggleQuery),
-    responses((status = 200, body = inline(Data<BranchDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-    (status = 409, body = ErrorEnvelope, description = "CANNOT_DEACTIVATE_DELIVERY_SOURCE")))]
+    responses((status = 200, body = inline(Data<BranchDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope,
+    description = "CANNOT_DEACTIVATE_DELIVERY_SOURCE")))]
 #[patch("/branches/{id}/toggle")]
 pub async fn toggle_branch(
     state: web::Data<AppState>,
@@ -106,7 +109,8 @@ pub struct AdminSlotsQuery {
 }
 
 /// Every slot (inactive ones too, so they can be re-enabled).
-#[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(AdminSlotsQuery), responses((status = 200, body = inline(Data<Vec<SlotDto>>))))]
+#[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(AdminSlotsQuery),
+    responses((status = 200, body = inline(Data<Vec<SlotDto>>))))]
 #[get("/delivery-slots")]
 pub async fn list_slots(
     state: web::Data<AppState>,
@@ -141,7 +145,9 @@ pub struct SlotBody {
 
 /// Creates a weekly slot.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = SlotBody,
-    responses((status = 201, body = inline(Data<SlotDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_SLOT")))]
+    responses((status = 201, body = inline(Data<SlotDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope,
+    description = "DUPLICATE_SLOT")))]
 #[post("/delivery-slots")]
 pub async fn create_slot(
     state: web::Data<AppState>,
@@ -176,7 +182,8 @@ pub async fn create_slot(
 
 /// Replaces a slot's day and window.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = SlotBody,
-    responses((status = 200, body = inline(Data<SlotDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<SlotDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 404, body = ErrorEnvelope)))]
 #[patch("/delivery-slots/{id}")]
 pub async fn update_slot(
     state: web::Data<AppState>,
@@ -262,7 +269,8 @@ pub struct InventoryPageDto {
 }
 
 /// Inventory rows by branch and product name: `data = {items, pagination}`.
-#[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(InventoryQuery), responses((status = 200, body = inline(Data<InventoryPageDto>))))]
+#[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(InventoryQuery),
+    responses((status = 200, body = inline(Data<InventoryPageDto>))))]
 #[get("/inventory")]
 pub async fn list_inventory(
     state: web::Data<AppState>,
@@ -305,7 +313,9 @@ const ZERO_PAGE: Page = Page {
 
 /// Creates the inventory row of a product at a branch.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = InventoryBody,
-    responses((status = 201, body = inline(Data<InventoryDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_INVENTORY")))]
+    responses((status = 201, body = inline(Data<InventoryDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409,
+    body = ErrorEnvelope, description = "DUPLICATE_INVENTORY")))]
 #[post("/inventory")]
 pub async fn create_inventory(
     state: web::Data<AppState>,
@@ -353,7 +363,9 @@ pub struct InventoryPatchBody {
 
 /// Changes a row under a row lock: concurrent changes serialise and none is lost.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = InventoryPatchBody,
-    responses((status = 200, body = inline(Data<InventoryDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "INSUFFICIENT_STOCK")))]
+    responses((status = 200, body = inline(Data<InventoryDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409,
+    body = ErrorEnvelope, description = "INSUFFICIENT_STOCK")))]
 #[patch("/inventory/{id}")]
 pub async fn update_inventory(
     state: web::Data<AppState>,

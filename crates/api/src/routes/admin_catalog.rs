@@ -85,7 +85,9 @@ fn icon_slug(raw: Option<&str>, errors: &mut ValidationErrors) -> Option<String>
 
 /// Creates a category.
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = CategoryBody,
-    responses((status = 201, body = inline(Data<CategoryDto>)), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_CATEGORY")))]
+    responses((status = 201, body = inline(Data<CategoryDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 409, body = ErrorEnvelope,
+    description = "DUPLICATE_CATEGORY")))]
 #[post("/categories")]
 pub async fn create_category(
     state: web::Data<AppState>,
@@ -110,7 +112,8 @@ pub async fn create_category(
 
 /// Changes a category; omitted fields stay as they are.
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = CategoryPatchBody,
-    responses((status = 200, body = inline(Data<CategoryDto>)), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<CategoryDto>)), (status = 404,
+    body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 #[patch("/categories/{id}")]
 pub async fn update_category(
     state: web::Data<AppState>,
@@ -144,7 +147,8 @@ pub async fn update_category(
 
 /// Activates or deactivates a category (`?active=true|false`, required).
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), params(ToggleQuery),
-    responses((status = 200, body = inline(Data<CategoryDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<CategoryDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 #[patch("/categories/{id}/toggle")]
 pub async fn toggle_category(
     state: web::Data<AppState>,
@@ -293,8 +297,9 @@ fn image_url(v: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
 
 /// Creates a product (inactive categories are accepted).
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = ProductBody,
-    responses((status = 201, body = inline(Data<ProductDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope, description = "Category not found"),
-    (status = 409, body = ErrorEnvelope, description = "DUPLICATE_SKU")))]
+    responses((status = 201, body = inline(Data<ProductDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 404, body = ErrorEnvelope, description = "Category not found"), (status = 409,
+    body = ErrorEnvelope, description = "DUPLICATE_SKU")))]
 #[post("/products")]
 pub async fn create_product(
     state: web::Data<AppState>,
@@ -338,7 +343,9 @@ pub async fn create_product(
 
 /// Changes a product; omitted fields stay as they are, `null` clears an optional one.
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = ProductPatchBody,
-    responses((status = 200, body = inline(Data<ProductDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_SKU")))]
+    responses((status = 200, body = inline(Data<ProductDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope,
+    description = "DUPLICATE_SKU")))]
 #[patch("/products/{id}")]
 pub async fn update_product(
     state: web::Data<AppState>,
@@ -377,7 +384,8 @@ pub async fn update_product(
 
 /// Activates or deactivates a product: only `?active=false` deactivates (reference semantics).
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), params(ToggleQuery),
-    responses((status = 200, body = inline(Data<ProductDto>)), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<ProductDto>)), (status = 404,
+    body = ErrorEnvelope)))]
 #[patch("/products/{id}/toggle")]
 pub async fn toggle_product(
     state: web::Data<AppState>,

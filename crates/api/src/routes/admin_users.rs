@@ -77,7 +77,8 @@ pub struct UsersPage {
 }
 
 /// Users, newest first: `{data, total, limit, offset}` at the top level.
-#[utoipa::path(tag = "admin users", security(("bearer" = [])), params(UsersQuery), responses((status = 200, body = UsersPage), (status = 400, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "admin users", security(("bearer" = [])), params(UsersQuery),
+    responses((status = 200, body = UsersPage), (status = 400, body = ErrorEnvelope)))]
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
@@ -120,7 +121,8 @@ pub async fn list_users(
 }
 
 /// One user; 404 `USER_NOT_FOUND`.
-#[utoipa::path(tag = "admin users", security(("bearer" = [])), responses((status = 200, body = inline(Data<UserAdminDto>)), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "admin users", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<UserAdminDto>)), (status = 404, body = ErrorEnvelope)))]
 #[get("/users/{id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
@@ -146,8 +148,10 @@ pub struct UserPatchBody {
 
 /// Changes role, activity, name or phone.
 #[utoipa::path(tag = "admin users", security(("bearer" = [])), request_body = UserPatchBody,
-    responses((status = 200, body = inline(Data<UserAdminDto>)), (status = 400, body = ErrorEnvelope),
-    (status = 403, body = ErrorEnvelope, description = "CANNOT_MODIFY_SELF_ROLE, CANNOT_DEACTIVATE_SELF, AUTHORIZATION_ERROR"), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<UserAdminDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 403, body = ErrorEnvelope,
+    description = "CANNOT_MODIFY_SELF_ROLE, CANNOT_DEACTIVATE_SELF, AUTHORIZATION_ERROR"),
+    (status = 404, body = ErrorEnvelope)))]
 #[patch("/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
@@ -215,7 +219,9 @@ pub struct UserToggleQuery {
 
 /// Activates or deactivates a user.
 #[utoipa::path(tag = "admin users", security(("bearer" = [])), params(UserToggleQuery),
-    responses((status = 200, body = inline(Data<UserAdminDto>)), (status = 400, body = ErrorEnvelope, description = "MISSING_ACTIVE_PARAM"), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<UserAdminDto>)), (status = 400,
+    body = ErrorEnvelope, description = "MISSING_ACTIVE_PARAM"), (status = 403,
+    body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 #[patch("/users/{id}/toggle")]
 pub async fn toggle_user(
     state: web::Data<AppState>,

@@ -104,17 +104,12 @@ pub fn parse_instant(raw: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
 }
 
 /// The audit trail, newest first, with `pagination`.
-#[utoipa::path(
-    tag = "admin",
-    security(("bearer" = [])),
-    params(AuditQuery),
-    responses(
-        (status = 200, body = inline(crate::openapi::DataWithPagination<Vec<AuditDto>>)),
-        (status = 400, body = ErrorEnvelope, description = "BAD_REQUEST (dates, paging), VALIDATION_ERROR (unknown or malformed parameters)"),
-        (status = 401, body = ErrorEnvelope),
-        (status = 403, body = ErrorEnvelope)
-    )
-)]
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, body = inline(crate::openapi::DataWithPagination<Vec<AuditDto>>)),
+    (status = 400, body = ErrorEnvelope,
+    description = "BAD_REQUEST (dates, paging), \
+        VALIDATION_ERROR (unknown or malformed parameters)"),
+    (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 #[get("/audit")]
 pub async fn list_audit(
     state: web::Data<AppState>,

@@ -202,14 +202,9 @@ pub async fn login(
 
 /// Spends the refresh token (sent as `Authorization: Bearer`) for a new token pair of the
 /// same session. A refresh token works once.
-#[utoipa::path(
-    tag = "auth",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = inline(Data<TokenPairDto>)),
-        (status = 401, body = ErrorEnvelope, description = "AUTH_REQUIRED, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED")
-    )
-)]
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<TokenPairDto>)), (status = 401, body = ErrorEnvelope,
+    description = "AUTH_REQUIRED, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED")))]
 #[post("/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,

@@ -31,11 +31,8 @@ pub struct BranchesQuery {
 }
 
 /// Active branches by name, with `pagination`.
-#[utoipa::path(
-    tag = "branches",
-    params(BranchesQuery),
-    responses((status = 200, body = inline(DataWithPagination<Vec<BranchDto>>)), (status = 400, body = ErrorEnvelope))
-)]
+#[utoipa::path(tag = "branches", params(BranchesQuery), responses((status = 200,
+    body = inline(DataWithPagination<Vec<BranchDto>>)), (status = 400, body = ErrorEnvelope)))]
 #[get("/branches")]
 pub async fn list_branches(
     state: web::Data<AppState>,
@@ -65,7 +62,8 @@ pub struct SlotsQuery {
 }
 
 /// Active delivery slots by branch, day and time.
-#[utoipa::path(tag = "branches", params(SlotsQuery), responses((status = 200, body = inline(Data<Vec<SlotDto>>)), (status = 400, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "branches", params(SlotsQuery), responses((status = 200,
+    body = inline(Data<Vec<SlotDto>>)), (status = 400, body = ErrorEnvelope)))]
 #[get("/delivery-slots")]
 pub async fn list_slots(
     state: web::Data<AppState>,
@@ -97,7 +95,8 @@ pub struct DeliverySourceDto {
 }
 
 /// The warehouse that serves deliveries (`DELIVERY_SOURCE_BRANCH_ID`).
-#[utoipa::path(tag = "branches", responses((status = 200, body = inline(Data<DeliverySourceDto>)), (status = 404, body = ErrorEnvelope, description = "CONFIG_ERROR")))]
+#[utoipa::path(tag = "branches", responses((status = 200, body = inline(Data<DeliverySourceDto>)),
+    (status = 404, body = ErrorEnvelope, description = "CONFIG_ERROR")))]
 #[get("/branches/delivery-source")]
 pub async fn delivery_source(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let b = state.branches.delivery_source().await?;

@@ -42,7 +42,8 @@ pub struct LenientQuery {
 }
 
 /// Active categories by name, with `meta`.
-#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200, description = "`{data: [Category], meta: {total, limit, offset}}`")))]
+#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200,
+    description = "`{data: [Category], meta: {total, limit, offset}}`")))]
 #[get("/categories")]
 pub async fn list_categories(
     state: web::Data<AppState>,
@@ -59,7 +60,8 @@ pub async fn list_categories(
 }
 
 /// Active products of a category, by name, with `meta` (an unknown category gives an empty list).
-#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200, description = "`{data: [Product], meta}`")))]
+#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200,
+    description = "`{data: [Product], meta}`")))]
 #[get("/categories/{category_id}/products")]
 pub async fn category_products(
     state: web::Data<AppState>,
@@ -120,11 +122,9 @@ fn price_param(name: &str, v: Option<&str>, errors: &mut ValidationErrors) -> Op
 }
 
 /// Product search with `meta {total, limit, offset, has_next}`.
-#[utoipa::path(
-    tag = "catalog",
-    params(SearchQuery),
-    responses((status = 200, description = "`{data: [Product], meta: {total, limit, offset, has_next}}`"), (status = 400, body = ErrorEnvelope))
-)]
+#[utoipa::path(tag = "catalog", params(SearchQuery), responses((status = 200,
+    description = "`{data: [Product], meta: {total, limit, offset, has_next}}`"), (status = 400,
+    body = ErrorEnvelope)))]
 #[get("/products/search")]
 pub async fn search_products(
     state: web::Data<AppState>,
@@ -185,7 +185,8 @@ pub async fn search_products(
 }
 
 /// Newest active products (no meta); `limit` default 10.
-#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200, body = inline(Data<Vec<ProductDto>>))))]
+#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200,
+    body = inline(Data<Vec<ProductDto>>))))]
 #[get("/products/featured")]
 pub async fn featured_products(
     state: web::Data<AppState>,
@@ -217,7 +218,8 @@ pub struct AutocompleteDto {
 }
 
 /// Active product names matching `q`, best first; `limit` default 10.
-#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200, body = inline(Data<AutocompleteDto>))))]
+#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200,
+    body = inline(Data<AutocompleteDto>))))]
 #[get("/products/autocomplete")]
 pub async fn autocomplete(
     state: web::Data<AppState>,

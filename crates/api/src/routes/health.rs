@@ -34,7 +34,8 @@ pub struct ReadyDto {
 }
 
 /// Liveness: the process serves. Never touches the database; not rate limited.
-#[utoipa::path(tag = "health", responses((status = 200, body = inline(crate::openapi::Data<HealthDto>))))]
+#[utoipa::path(tag = "health", responses((status = 200,
+    body = inline(crate::openapi::Data<HealthDto>))))]
 #[get("")]
 pub async fn get_health() -> HttpResponse {
     ok(HealthDto { status: "ok" })
