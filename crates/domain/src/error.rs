@@ -87,7 +87,8 @@ pub enum DomainError {
         message: String,
         decline_code: String,
     },
-    /// A dependency (the payment provider) is unavailable or its answer is unknown: retryable (503).
+    /// A dependency (the payment provider) is unavailable or its answer is unknown: retryable
+    /// (503).
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
     #[error(transparent)]

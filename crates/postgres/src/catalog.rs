@@ -23,7 +23,10 @@ use crate::schema::{categories, inventory, products};
 use crate::sql::like_pattern;
 use crate::{Database, audit};
 
-diesel::define_sql_function!(fn word_similarity(a: diesel::sql_types::Text, b: diesel::sql_types::Text) -> diesel::sql_types::Float4);
+diesel::define_sql_function!(
+    fn word_similarity(a: diesel::sql_types::Text, b: diesel::sql_types::Text)
+        -> diesel::sql_types::Float4
+);
 
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = categories)]

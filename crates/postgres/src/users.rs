@@ -26,7 +26,12 @@ struct UserChanges {
 }
 
 fn visible(u: &User) -> serde_json::Value {
-    json!({"role": u.role.as_str(), "is_active": u.is_active, "full_name": u.full_name, "phone": u.phone})
+    json!({
+        "role": u.role.as_str(),
+        "is_active": u.is_active,
+        "full_name": u.full_name,
+        "phone": u.phone,
+    })
 }
 
 /// User administration in PostgreSQL.

@@ -76,7 +76,8 @@ impl SearchSort {
                 return Err(FieldError::new(
                     &["query", field],
                     "enum",
-                    "Input should be 'price', 'price_desc', 'name', 'name_desc', 'date' or 'relevance'",
+                    "Input should be 'price', 'price_desc', 'name', 'name_desc', 'date' or \
+                     'relevance'",
                 ));
             }
         })
