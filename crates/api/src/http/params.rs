@@ -1,5 +1,5 @@
 //! Query-parameter conventions of the reference: ids, booleans, the `active` flag of toggle
-//! routes, and optional-nullable body fields (paging is [`super::paging`]).
+//! routes, and optional-nullable body fields (paging has its own module).
 
 use std::marker::PhantomData;
 
