@@ -238,46 +238,12 @@ pub const DEFAULT_RATE_LIMITS: &str = "200 per day, 50 per hour";
 const DEV_JWT_SECRET: &str = "mami-development-secret-do-not-use-in-production";
 
 impl Config {
-    /// Reads and validates every variable.
+    /// Reads and validates every variable, in a fixed order (the first problem is reported).
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let app_env = match env.get("APP_ENV").as_deref().map(str::trim) {
-            None | Some("production") => AppEnv::Production,
-            Some("development") => AppEnv::Development,
-            Some("testing") => AppEnv::Testing,
-            Some(other) => {
-                return Err(err(
-                    "APP_ENV",
-                    format!("'{other}' is not one of production, development, testing"),
-                ));
-            }
-        };
+        let app_env = app_env(env)?;
         let prod = app_env.is_production();
-
-        let database_url = env
-            .get("DATABASE_URL")
-            .ok_or_else(|| err("DATABASE_URL", "is required"))?;
-        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(err(
-                "DATABASE_URL",
-                "must start with postgres:// or postgresql://",
-            ));
-        }
-
-        let jwt_secret = match env.get("JWT_SECRET_KEY") {
-            Some(s) => s.into_bytes(),
-            None if prod => return Err(err("JWT_SECRET_KEY", "is required in production")),
-            None => DEV_JWT_SECRET.as_bytes().to_vec(),
-        };
-        if prod && jwt_secret.len() < 32 {
-            return Err(err(
-                "JWT_SECRET_KEY",
-                "must be at least 32 bytes in production",
-            ));
-        }
-        if prod && jwt_secret == DEV_JWT_SECRET.as_bytes() {
-            return Err(err("JWT_SECRET_KEY", "is the development default"));
-        }
-
+        let database_url = database_url(env)?;
+        let jwt_secret = jwt_secret(env, prod)?;
         let access_minutes: i64 = parse_int(
             env,
             "JWT_ACCESS_TOKEN_EXPIRES_MINUTES",
@@ -286,120 +252,14 @@ impl Config {
             60 * 24 * 30,
         )?;
         let refresh_days: i64 = parse_int(env, "JWT_REFRESH_TOKEN_EXPIRES_DAYS", 30, 1, 365)?;
-
-        let delivery_source_branch_id = match env.get("DELIVERY_SOURCE_BRANCH_ID") {
-            None if prod => {
-                return Err(err(
-                    "DELIVERY_SOURCE_BRANCH_ID",
-                    "is required in production",
-                ));
-            }
-            None => 1,
-            Some(raw) => raw
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|v| *v >= 1)
-                .ok_or_else(|| {
-                    err(
-                        "DELIVERY_SOURCE_BRANCH_ID",
-                        format!("'{raw}' is not a positive branch id"),
-                    )
-                })?,
-        };
-
-        let cors_allowed_origins: Vec<String> = match env.get("CORS_ALLOWED_ORIGINS") {
-            None if prod => {
-                return Err(err(
-                    "CORS_ALLOWED_ORIGINS",
-                    "is required in production (a comma-separated list of origins)",
-                ));
-            }
-            None => vec!["http://localhost:5173".to_owned()],
-            Some(raw) => raw
-                .split(',')
-                .map(|o| o.trim().trim_end_matches('/').to_owned())
-                .filter(|o| !o.is_empty())
-                .collect(),
-        };
-        if cors_allowed_origins.iter().any(|o| o == "*") {
-            if prod {
-                return Err(err(
-                    "CORS_ALLOWED_ORIGINS",
-                    "'*' is not allowed in production",
-                ));
-            }
-        } else if let Some(bad) = cors_allowed_origins
-            .iter()
-            .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
-        {
-            return Err(err(
-                "CORS_ALLOWED_ORIGINS",
-                format!("'{bad}' is not an http(s) origin"),
-            ));
-        }
-
+        let delivery_source_branch_id = delivery_source(env, prod)?;
+        let cors_allowed_origins = cors_origins(env, prod)?;
         let delivery_min_total = parse_money(env, "DELIVERY_MIN_TOTAL", "150")?;
         let delivery_fee_under_min = parse_money(env, "DELIVERY_FEE_UNDER_MIN", "30")?;
-
-        let max_limit: i64 = parse_int(env, "MAX_LIMIT", 100, 1, 10_000)?;
-        let default_limit: i64 = parse_int(env, "DEFAULT_LIMIT", 50, 1, 10_000)?;
-        if default_limit > max_limit {
-            return Err(err(
-                "DEFAULT_LIMIT",
-                format!("{default_limit} is above MAX_LIMIT ({max_limit})"),
-            ));
-        }
-
-        let rate_limit_defaults = parse_rate_limits(
-            &env.get("RATE_LIMIT_DEFAULTS")
-                .unwrap_or_else(|| DEFAULT_RATE_LIMITS.to_owned()),
-        )
-        .map_err(|p| err("RATE_LIMIT_DEFAULTS", p))?;
-        if rate_limit_defaults.len() > 3 {
-            return Err(err("RATE_LIMIT_DEFAULTS", "at most 3 limits are supported"));
-        }
-        let rate_limit_enabled = match env.get("RATE_LIMIT_ENABLED").as_deref() {
-            None | Some("true" | "1" | "yes") => true,
-            Some("false" | "0" | "no") if !prod => false,
-            Some("false" | "0" | "no") => {
-                return Err(err(
-                    "RATE_LIMIT_ENABLED",
-                    "cannot be disabled in production",
-                ));
-            }
-            Some(other) => {
-                return Err(err(
-                    "RATE_LIMIT_ENABLED",
-                    format!("'{other}' is not true or false"),
-                ));
-            }
-        };
-        let trusted_proxies = match env.get("TRUSTED_PROXIES") {
-            None => Vec::new(),
-            Some(raw) => raw
-                .split(',')
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    p.parse::<IpAddr>()
-                        .map_err(|_| err("TRUSTED_PROXIES", format!("'{p}' is not an IP address")))
-                })
-                .collect::<Result<_, _>>()?,
-        };
-
-        let bind_addr = match env.get("BIND_ADDR") {
-            Some(raw) => raw.trim().parse().map_err(|_| {
-                err(
-                    "BIND_ADDR",
-                    format!("'{raw}' is not an address like 127.0.0.1:8080"),
-                )
-            })?,
-            None => {
-                let port: u16 = parse_int(env, "PORT", 8080, 1, u16::MAX)?;
-                SocketAddr::from(([127, 0, 0, 1], port))
-            }
-        };
+        let (default_limit, max_limit) = page_limits(env)?;
+        let (rate_limit_defaults, rate_limit_enabled) = rate_limits(env, prod)?;
+        let trusted_proxies = trusted_proxies(env)?;
+        let bind_addr = bind_addr(env)?;
         let database_pool_size: usize = parse_int(env, "DATABASE_POOL_SIZE", 16, 1, 1000)?;
         let database_timeout_secs: u64 = parse_int(env, "DATABASE_TIMEOUT_SECONDS", 5, 1, 300)?;
         let shutdown_secs: u64 = parse_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 30, 1, 3600)?;
@@ -407,45 +267,10 @@ impl Config {
             None => None,
             Some(_) => Some(parse_int(env, "WORKERS", 2usize, 1, 256)?),
         };
-        let log_format = match env.get("LOG_FORMAT").as_deref() {
-            None if prod => LogFormat::Json,
-            None => LogFormat::Pretty,
-            Some("json") => LogFormat::Json,
-            Some("pretty" | "text") => LogFormat::Pretty,
-            Some(other) => {
-                return Err(err(
-                    "LOG_FORMAT",
-                    format!("'{other}' is not json or pretty"),
-                ));
-            }
-        };
-
-        let payment_provider_url = match env.get("PAYMENT_PROVIDER_URL") {
-            None if prod => return Err(err("PAYMENT_PROVIDER_URL", "is required in production")),
-            None => "http://127.0.0.1:12111".to_owned(),
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
-                u.trim_end_matches('/').to_owned()
-            }
-            Some(u) => {
-                return Err(err(
-                    "PAYMENT_PROVIDER_URL",
-                    format!("'{u}' is not an http(s) URL"),
-                ));
-            }
-        };
-        let payment_provider_secret_key = match env.get("PAYMENT_PROVIDER_SECRET_KEY") {
-            None if prod => {
-                return Err(err(
-                    "PAYMENT_PROVIDER_SECRET_KEY",
-                    "is required in production",
-                ));
-            }
-            None => "sk_test_paysim".to_owned(),
-            Some(k) => k,
-        };
+        let log_format = log_format(env, prod)?;
+        let (payment_provider_url, payment_provider_secret_key) = payment_provider(env, prod)?;
         let payment_timeout_ms: u64 =
             parse_int(env, "PAYMENT_PROVIDER_TIMEOUT_MS", 10_000, 100, 120_000)?;
-
         let (reconcile_interval, reconcile_min_age, reconcile_give_up) =
             reconcile_times(env, payment_timeout_ms)?;
 
@@ -478,6 +303,217 @@ impl Config {
             workers,
         })
     }
+}
+
+fn app_env(env: &dyn Env) -> Result<AppEnv, ConfigError> {
+    match env.get("APP_ENV").as_deref().map(str::trim) {
+        None | Some("production") => Ok(AppEnv::Production),
+        Some("development") => Ok(AppEnv::Development),
+        Some("testing") => Ok(AppEnv::Testing),
+        Some(other) => Err(err(
+            "APP_ENV",
+            format!("'{other}' is not one of production, development, testing"),
+        )),
+    }
+}
+
+fn database_url(env: &dyn Env) -> Result<String, ConfigError> {
+    let url = env
+        .get("DATABASE_URL")
+        .ok_or_else(|| err("DATABASE_URL", "is required"))?;
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(err(
+            "DATABASE_URL",
+            "must start with postgres:// or postgresql://",
+        ));
+    }
+    Ok(url)
+}
+
+fn jwt_secret(env: &dyn Env, prod: bool) -> Result<Vec<u8>, ConfigError> {
+    let secret = match env.get("JWT_SECRET_KEY") {
+        Some(s) => s.into_bytes(),
+        None if prod => return Err(err("JWT_SECRET_KEY", "is required in production")),
+        None => DEV_JWT_SECRET.as_bytes().to_vec(),
+    };
+    if prod && secret.len() < 32 {
+        return Err(err(
+            "JWT_SECRET_KEY",
+            "must be at least 32 bytes in production",
+        ));
+    }
+    if prod && secret == DEV_JWT_SECRET.as_bytes() {
+        return Err(err("JWT_SECRET_KEY", "is the development default"));
+    }
+    Ok(secret)
+}
+
+fn delivery_source(env: &dyn Env, prod: bool) -> Result<i64, ConfigError> {
+    match env.get("DELIVERY_SOURCE_BRANCH_ID") {
+        None if prod => Err(err(
+            "DELIVERY_SOURCE_BRANCH_ID",
+            "is required in production",
+        )),
+        None => Ok(1),
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 1)
+            .ok_or_else(|| {
+                err(
+                    "DELIVERY_SOURCE_BRANCH_ID",
+                    format!("'{raw}' is not a positive branch id"),
+                )
+            }),
+    }
+}
+
+fn cors_origins(env: &dyn Env, prod: bool) -> Result<Vec<String>, ConfigError> {
+    let origins: Vec<String> = match env.get("CORS_ALLOWED_ORIGINS") {
+        None if prod => {
+            return Err(err(
+                "CORS_ALLOWED_ORIGINS",
+                "is required in production (a comma-separated list of origins)",
+            ));
+        }
+        None => vec!["http://localhost:5173".to_owned()],
+        Some(raw) => raw
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect(),
+    };
+    if origins.iter().any(|o| o == "*") {
+        if prod {
+            return Err(err(
+                "CORS_ALLOWED_ORIGINS",
+                "'*' is not allowed in production",
+            ));
+        }
+    } else if let Some(bad) = origins
+        .iter()
+        .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+    {
+        return Err(err(
+            "CORS_ALLOWED_ORIGINS",
+            format!("'{bad}' is not an http(s) origin"),
+        ));
+    }
+    Ok(origins)
+}
+
+/// `(DEFAULT_LIMIT, MAX_LIMIT)`.
+fn page_limits(env: &dyn Env) -> Result<(i64, i64), ConfigError> {
+    let max_limit: i64 = parse_int(env, "MAX_LIMIT", 100, 1, 10_000)?;
+    let default_limit: i64 = parse_int(env, "DEFAULT_LIMIT", 50, 1, 10_000)?;
+    if default_limit > max_limit {
+        return Err(err(
+            "DEFAULT_LIMIT",
+            format!("{default_limit} is above MAX_LIMIT ({max_limit})"),
+        ));
+    }
+    Ok((default_limit, max_limit))
+}
+
+/// `(RATE_LIMIT_DEFAULTS, RATE_LIMIT_ENABLED)`.
+fn rate_limits(env: &dyn Env, prod: bool) -> Result<(Vec<RateLimit>, bool), ConfigError> {
+    let defaults = parse_rate_limits(
+        &env.get("RATE_LIMIT_DEFAULTS")
+            .unwrap_or_else(|| DEFAULT_RATE_LIMITS.to_owned()),
+    )
+    .map_err(|p| err("RATE_LIMIT_DEFAULTS", p))?;
+    if defaults.len() > 3 {
+        return Err(err("RATE_LIMIT_DEFAULTS", "at most 3 limits are supported"));
+    }
+    let enabled = match env.get("RATE_LIMIT_ENABLED").as_deref() {
+        None | Some("true" | "1" | "yes") => true,
+        Some("false" | "0" | "no") if !prod => false,
+        Some("false" | "0" | "no") => {
+            return Err(err(
+                "RATE_LIMIT_ENABLED",
+                "cannot be disabled in production",
+            ));
+        }
+        Some(other) => {
+            return Err(err(
+                "RATE_LIMIT_ENABLED",
+                format!("'{other}' is not true or false"),
+            ));
+        }
+    };
+    Ok((defaults, enabled))
+}
+
+fn trusted_proxies(env: &dyn Env) -> Result<Vec<IpAddr>, ConfigError> {
+    match env.get("TRUSTED_PROXIES") {
+        None => Ok(Vec::new()),
+        Some(raw) => raw
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<IpAddr>()
+                    .map_err(|_| err("TRUSTED_PROXIES", format!("'{p}' is not an IP address")))
+            })
+            .collect(),
+    }
+}
+
+fn bind_addr(env: &dyn Env) -> Result<SocketAddr, ConfigError> {
+    match env.get("BIND_ADDR") {
+        Some(raw) => raw.trim().parse().map_err(|_| {
+            err(
+                "BIND_ADDR",
+                format!("'{raw}' is not an address like 127.0.0.1:8080"),
+            )
+        }),
+        None => {
+            let port: u16 = parse_int(env, "PORT", 8080, 1, u16::MAX)?;
+            Ok(SocketAddr::from(([127, 0, 0, 1], port)))
+        }
+    }
+}
+
+fn log_format(env: &dyn Env, prod: bool) -> Result<LogFormat, ConfigError> {
+    match env.get("LOG_FORMAT").as_deref() {
+        None if prod => Ok(LogFormat::Json),
+        None => Ok(LogFormat::Pretty),
+        Some("json") => Ok(LogFormat::Json),
+        Some("pretty" | "text") => Ok(LogFormat::Pretty),
+        Some(other) => Err(err(
+            "LOG_FORMAT",
+            format!("'{other}' is not json or pretty"),
+        )),
+    }
+}
+
+/// `(PAYMENT_PROVIDER_URL, PAYMENT_PROVIDER_SECRET_KEY)`.
+fn payment_provider(env: &dyn Env, prod: bool) -> Result<(String, String), ConfigError> {
+    let url = match env.get("PAYMENT_PROVIDER_URL") {
+        None if prod => return Err(err("PAYMENT_PROVIDER_URL", "is required in production")),
+        None => "http://127.0.0.1:12111".to_owned(),
+        Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+            u.trim_end_matches('/').to_owned()
+        }
+        Some(u) => {
+            return Err(err(
+                "PAYMENT_PROVIDER_URL",
+                format!("'{u}' is not an http(s) URL"),
+            ));
+        }
+    };
+    let secret = match env.get("PAYMENT_PROVIDER_SECRET_KEY") {
+        None if prod => {
+            return Err(err(
+                "PAYMENT_PROVIDER_SECRET_KEY",
+                "is required in production",
+            ));
+        }
+        None => "sk_test_paysim".to_owned(),
+        Some(k) => k,
+    };
+    Ok((url, secret))
 }
 
 #[cfg(test)]

@@ -5,9 +5,11 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod paging;
 pub mod params;
 pub mod rate_limit;
 
 pub use envelope::{created, ok};
 pub use error::ApiError;
 pub use extract::{ValidJson, ValidQuery};
+pub use paging::Paging;

@@ -8,7 +8,9 @@ pub mod config;
 pub mod http;
 pub mod openapi;
 pub mod routes;
+pub mod state;
 pub mod telemetry;
 
-pub use app::{AppState, Shared, build_app, openapi_document};
+pub use app::{Shared, build_app, openapi_document};
 pub use config::Config;
+pub use state::AppState;

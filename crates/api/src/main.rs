@@ -98,7 +98,8 @@ async fn seed(config: &Config, products: u32) -> anyhow::Result<()> {
     let hash = hasher.hash_now(mami_postgres::seed::DEMO_PASSWORD)?;
     let r = db.seed_demo(&hash, products).await?;
     println!(
-        "mami-api: seeded {} branch(es), {} user(s), {} categories, {} product(s), {} inventory row(s), {} delivery slot(s); warehouse branch id {}",
+        "mami-api: seeded {} branch(es), {} user(s), {} categories, {} product(s), \
+         {} inventory row(s), {} delivery slot(s); warehouse branch id {}",
         r.branches_created,
         r.users_created,
         r.categories_created,
@@ -118,7 +119,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let branch = config.delivery_source_branch_id;
     if !db.branch_exists(branch).await? {
         anyhow::bail!(
-            "DELIVERY_SOURCE_BRANCH_ID={branch}: no branch with that id exists (create it, or run `mami-api seed` for demo data)"
+            "DELIVERY_SOURCE_BRANCH_ID={branch}: no branch with that id exists \
+             (create it, or run `mami-api seed` for demo data)"
         );
     }
     let bind = config.bind_addr;

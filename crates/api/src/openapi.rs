@@ -53,11 +53,10 @@ impl Modify for BearerAuth {
 }
 
 #[derive(OpenApi)]
-#[openapi(
-    info(title = "Mami supermarket API", description = "Wire-compatible replacement of the Mami Flask backend. Conventions: docs/api.md."),
-    modifiers(&BearerAuth),
-    components(schemas(ErrorEnvelope))
-)]
+#[openapi(info(title = "Mami supermarket API",
+    description = "Wire-compatible replacement of the Mami Flask backend. \
+        Conventions: docs/api.md."),
+    modifiers(&BearerAuth), components(schemas(ErrorEnvelope)))]
 pub struct ApiDoc;
 
 /// Every `(METHOD, path)` pair of a document, sorted.

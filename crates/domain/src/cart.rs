@@ -81,7 +81,10 @@ pub fn decide_line(facts: StockFacts, new_quantity: i64) -> Result<i32, DomainEr
             code: "OUT_OF_STOCK_DELIVERY_BRANCH",
             message: "Not enough stock for delivery: the product is out of stock at the warehouse"
                 .into(),
-            details: serde_json::json!({ "available": facts.warehouse_available, "requested": new_quantity }),
+            details: serde_json::json!({
+                "available": facts.warehouse_available,
+                "requested": new_quantity,
+            }),
         });
     }
     i32::try_from(new_quantity).map_err(|_| {

@@ -87,7 +87,8 @@ pub enum DomainError {
         message: String,
         decline_code: String,
     },
-    /// A dependency (the payment provider) is unavailable or its answer is unknown: retryable (503).
+    /// A dependency (the payment provider) is unavailable or its answer is unknown: retryable
+    /// (503).
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
     #[error(transparent)]
@@ -126,13 +127,8 @@ impl From<Violation> for DomainError {
     fn from(v: Violation) -> Self {
         use DomainError as D;
         match v {
-            Violation::DuplicateCategory => D::conflict(
-                "DUPLICATE_CATEGORY",
-                "A category with this name already exists.",
-            ),
-            Violation::DuplicateSku => {
-                D::conflict("DUPLICATE_SKU", "A product with this SKU already exists.")
-            }
+            // Catalog constraints: only the catalog, with its own error type, meets them.
+            Violation::DuplicateCategory | Violation::DuplicateSku => D::Internal(v.into()),
             Violation::DuplicateBranch => D::conflict(
                 "DUPLICATE_BRANCH",
                 "A branch with this name already exists.",

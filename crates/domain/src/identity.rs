@@ -7,10 +7,11 @@ pub mod service;
 
 pub use admin::{UserAdminService, UserDirectory, UserFilter, UserPatch};
 pub use models::{
-    Email, FullName, LoginPassword, NewPassword, PasswordHash, Phone, Principal, Role, User, UserId,
+    Email, FullName, LoginPassword, NewPassword, PasswordHash, Phone, Principal, Role, TokenKind,
+    User, UserId,
 };
 pub use ports::{IdentityStore, NewUser, PasswordHasher, SessionState, StoreError};
 pub use service::{
     AuthError, ChangePasswordError, IdentityService, LoginError, RegisterError, Registration,
-    TokenFacts, TokenKind,
+    TokenFacts,
 };

@@ -126,9 +126,15 @@ impl PaymentTokenService {
                 .map_err(provider_error)?,
             NewCard::ProviderToken(t) => t,
         };
-        let audit = AuditEntry::new(ctx, "payment_token", AuditTarget::Created, "CREATE").new_value(json!({
-            "brand": token.brand, "last4": token.last4, "exp_month": token.exp_month, "exp_year": token.exp_year, "is_default": make_default,
-        }));
+        let card = json!({
+            "brand": token.brand,
+            "last4": token.last4,
+            "exp_month": token.exp_month,
+            "exp_year": token.exp_year,
+            "is_default": make_default,
+        });
+        let audit =
+            AuditEntry::new(ctx, "payment_token", AuditTarget::Created, "CREATE").new_value(card);
         self.store
             .create(user, self.provider_name.clone(), token, make_default, audit)
             .await

@@ -27,7 +27,22 @@ fn provider(base: &str) -> HttpPaymentProvider {
 }
 
 fn intent(status: &str) -> serde_json::Value {
-    json!({"id": "pi_1", "object": "payment_intent", "status": status, "amount": 4590, "amount_capturable": 4590, "amount_received": 0})
+    json!({
+        "id": "pi_1",
+        "object": "payment_intent",
+        "status": status,
+        "amount": 4590,
+        "amount_capturable": 4590,
+        "amount_received": 0,
+    })
+}
+
+fn reply(status: u16, body: serde_json::Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+fn error(message: &str) -> serde_json::Value {
+    json!({"error": {"message": message}})
 }
 
 #[tokio::test]
@@ -63,20 +78,37 @@ async fn authorize_sends_a_manual_capture_intent_with_the_key() {
 #[tokio::test]
 async fn outcomes_are_classified() {
     type Check = fn(&ProviderError) -> bool;
+    let declined = json!({"error": {
+        "type": "card_error",
+        "code": "card_declined",
+        "decline_code": "insufficient_funds",
+        "message": "Your card has insufficient funds.",
+    }});
+    let slow = reply(200, intent("requires_capture")).set_delay(Duration::from_secs(2));
     let cases: Vec<(ResponseTemplate, Check)> = vec![
         (
-            ResponseTemplate::new(402).set_body_json(json!({"error": {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds", "message": "Your card has insufficient funds."}})),
+            reply(402, declined),
             |e| matches!(e, ProviderError::Declined { code, .. } if code == "insufficient_funds"),
         ),
-        (ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "No such payment_method"}})), |e| matches!(e, ProviderError::InvalidRequest(_))),
-        (ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "Invalid API Key"}})), |e| matches!(e, ProviderError::Unauthorized)),
-        (ResponseTemplate::new(429), |e| matches!(e, ProviderError::RateLimited)),
-        (ResponseTemplate::new(500), |e| matches!(e, ProviderError::UnknownOutcome(_))),
-        (ResponseTemplate::new(503), |e| matches!(e, ProviderError::UnknownOutcome(_))),
-        (ResponseTemplate::new(409).set_body_json(json!({"error": {"message": "in progress"}})), |e| matches!(e, ProviderError::UnknownOutcome(_))),
-        (ResponseTemplate::new(200).set_body_json(intent("requires_capture")).set_delay(Duration::from_secs(2)), |e| {
+        (reply(400, error("No such payment_method")), |e| {
+            matches!(e, ProviderError::InvalidRequest(_))
+        }),
+        (reply(401, error("Invalid API Key")), |e| {
+            matches!(e, ProviderError::Unauthorized)
+        }),
+        (ResponseTemplate::new(429), |e| {
+            matches!(e, ProviderError::RateLimited)
+        }),
+        (ResponseTemplate::new(500), |e| {
             matches!(e, ProviderError::UnknownOutcome(_))
         }),
+        (ResponseTemplate::new(503), |e| {
+            matches!(e, ProviderError::UnknownOutcome(_))
+        }),
+        (reply(409, error("in progress")), |e| {
+            matches!(e, ProviderError::UnknownOutcome(_))
+        }),
+        (slow, |e| matches!(e, ProviderError::UnknownOutcome(_))),
     ];
     for (template, check) in cases {
         let server = server_answering(template).await;
@@ -117,13 +149,27 @@ async fn tokenize_capture_cancel_refund_and_retrieve() {
         .and(path("/v1/payment_methods"))
         .and(body_string_contains("card%5Bnumber%5D=4242424242424242"))
         .and(header_exists("Idempotency-Key"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "pm_9", "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030}})))
+        .respond_with(reply(
+            200,
+            json!({"id": "pm_9", "card": {
+                "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030,
+            }}),
+        ))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/payment_intents/pi_1/capture"))
         .and(body_string_contains("amount_to_capture=3000"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "pi_1", "status": "succeeded", "amount": 4590, "amount_capturable": 0, "amount_received": 3000})))
+        .respond_with(reply(
+            200,
+            json!({
+                "id": "pi_1",
+                "status": "succeeded",
+                "amount": 4590,
+                "amount_capturable": 0,
+                "amount_received": 3000,
+            }),
+        ))
         .mount(&server)
         .await;
     Mock::given(method("POST"))

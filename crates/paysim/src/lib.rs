@@ -166,7 +166,11 @@ fn create_payment_method(sim: &mut Sim, f: &HashMap<String, String>) -> (u16, Va
     if number.len() < 12 || !number.chars().all(|c| c.is_ascii_digit()) || !luhn(&number) {
         return (
             402,
-            json!({"error": {"type": "card_error", "code": "incorrect_number", "message": "Your card number is incorrect."}}),
+            json!({"error": {
+                "type": "card_error",
+                "code": "incorrect_number",
+                "message": "Your card number is incorrect.",
+            }}),
         );
     }
     let exp_month = f
@@ -196,8 +200,12 @@ fn create_payment_method(sim: &mut Sim, f: &HashMap<String, String>) -> (u16, Va
         exp_year,
     };
     let id = sim.next_id("pm");
-    let body = json!({"id": id, "object": "payment_method", "type": "card",
-        "card": {"brand": card.brand, "last4": card.last4, "exp_month": card.exp_month, "exp_year": card.exp_year}});
+    let body = json!({"id": id, "object": "payment_method", "type": "card", "card": {
+        "brand": card.brand,
+        "last4": card.last4,
+        "exp_month": card.exp_month,
+        "exp_year": card.exp_year,
+    }});
     sim.cards.insert(id, card);
     (200, body)
 }
@@ -257,8 +265,13 @@ fn create_intent(sim: &mut Sim, f: &HashMap<String, String>) -> (u16, Value) {
             };
             (
                 402,
-                json!({"error": {"type": "card_error", "code": "card_declined", "decline_code": decline,
-                "message": "Your card was declined.", "payment_intent": intent.json()}}),
+                json!({"error": {
+                    "type": "card_error",
+                    "code": "card_declined",
+                    "decline_code": decline,
+                    "message": "Your card was declined.",
+                    "payment_intent": intent.json(),
+                }}),
             )
         }
     };
@@ -335,7 +348,13 @@ fn refund(sim: &mut Sim, f: &HashMap<String, String>) -> (u16, Value) {
     let rid = sim.next_id("re");
     (
         200,
-        json!({"id": rid, "object": "refund", "status": "succeeded", "amount": amount, "payment_intent": id}),
+        json!({
+            "id": rid,
+            "object": "refund",
+            "status": "succeeded",
+            "amount": amount,
+            "payment_intent": id,
+        }),
     )
 }
 

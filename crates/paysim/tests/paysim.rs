@@ -5,7 +5,9 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use mami_domain::Money;
-use mami_domain::payments::{CardInput, IntentStatus, PaymentProvider, ProviderError};
+use mami_domain::payments::{
+    CardInput, IntentStatus, PaymentIntent, PaymentProvider, ProviderError,
+};
 use mami_payments::{HttpPaymentProvider, ProviderConfig};
 use serde_json::{Value, json};
 
@@ -57,6 +59,20 @@ impl Sim {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         r.json().await.unwrap_or_default()
+    }
+
+    /// Authorizes `amount` on the simulator's always-approved card.
+    async fn visa(
+        &self,
+        amount: i64,
+        key: &str,
+        reference: &str,
+    ) -> Result<PaymentIntent, ProviderError> {
+        let card = "pm_card_visa".to_owned();
+        let (key, reference) = (key.to_owned(), reference.to_owned());
+        self.provider
+            .authorize(card, Money(amount), key, reference)
+            .await
     }
 
     async fn card(&self, number: &str) -> String {
@@ -120,38 +136,14 @@ async fn magic_cards_decide_the_outcome() {
 #[tokio::test]
 async fn a_key_is_honoured_once_and_refuses_other_parameters() {
     let sim = start().await;
-    let first = sim
-        .provider
-        .authorize(
-            "pm_card_visa".into(),
-            Money(1000),
-            "order-9-auth".into(),
-            "o9".into(),
-        )
-        .await;
-    let again = sim
-        .provider
-        .authorize(
-            "pm_card_visa".into(),
-            Money(1000),
-            "order-9-auth".into(),
-            "o9".into(),
-        )
-        .await;
+    let first = sim.visa(1000, "order-9-auth", "o9").await;
+    let again = sim.visa(1000, "order-9-auth", "o9").await;
     assert_eq!(
         first.as_ref().map(|p| p.id.clone()).ok(),
         again.map(|p| p.id).ok()
     );
     assert_eq!(sim.intents().await.len(), 1);
-    let other = sim
-        .provider
-        .authorize(
-            "pm_card_visa".into(),
-            Money(2000),
-            "order-9-auth".into(),
-            "o9".into(),
-        )
-        .await;
+    let other = sim.visa(2000, "order-9-auth", "o9").await;
     assert!(matches!(other, Err(ProviderError::InvalidRequest(_))));
 }
 
@@ -159,10 +151,7 @@ async fn a_key_is_honoured_once_and_refuses_other_parameters() {
 async fn concurrent_requests_with_one_key_make_one_authorization() {
     let sim = start().await;
     sim.faults(json!({"latency_ms": 50})).await;
-    let calls = (0..20).map(|_| {
-        sim.provider
-            .authorize("pm_card_visa".into(), Money(500), "same".into(), "r".into())
-    });
+    let calls = (0..20).map(|_| sim.visa(500, "same", "r"));
     let results = futures_util::future::join_all(calls).await;
     let ids: std::collections::HashSet<String> = results
         .iter()
@@ -181,29 +170,13 @@ async fn concurrent_requests_with_one_key_make_one_authorization() {
 async fn injected_5xx_changes_nothing_and_a_retry_succeeds() {
     let sim = start().await;
     sim.faults(json!({"fail_next": 1})).await;
-    let r = sim
-        .provider
-        .authorize(
-            "pm_card_visa".into(),
-            Money(700),
-            "k-5xx".into(),
-            "r".into(),
-        )
-        .await;
+    let r = sim.visa(700, "k-5xx", "r").await;
     assert!(matches!(r, Err(ProviderError::UnknownOutcome(_))), "{r:?}");
     assert!(
         sim.intents().await.is_empty(),
         "a failure before processing leaves nothing"
     );
-    let r = sim
-        .provider
-        .authorize(
-            "pm_card_visa".into(),
-            Money(700),
-            "k-5xx".into(),
-            "r".into(),
-        )
-        .await;
+    let r = sim.visa(700, "k-5xx", "r").await;
     assert!(r.is_ok());
     assert_eq!(sim.intents().await.len(), 1);
 }
@@ -213,15 +186,7 @@ async fn charge_then_timeout_is_settled_by_replaying_the_key() {
     let sim = start().await;
     sim.faults(json!({"hang_after_effect_next": 1, "hang_ms": 2000}))
         .await;
-    let r = sim
-        .provider
-        .authorize(
-            "pm_card_visa".into(),
-            Money(900),
-            "k-hang".into(),
-            "r".into(),
-        )
-        .await;
+    let r = sim.visa(900, "k-hang", "r").await;
     assert!(matches!(r, Err(ProviderError::UnknownOutcome(_))), "{r:?}");
     let intents = sim.intents().await;
     assert_eq!(
@@ -229,15 +194,7 @@ async fn charge_then_timeout_is_settled_by_replaying_the_key() {
         1,
         "the authorization happened although the client timed out"
     );
-    let replay = sim
-        .provider
-        .authorize(
-            "pm_card_visa".into(),
-            Money(900),
-            "k-hang".into(),
-            "r".into(),
-        )
-        .await;
+    let replay = sim.visa(900, "k-hang", "r").await;
     assert_eq!(
         replay.map(|p| p.id).ok().as_deref(),
         intents[0]["id"].as_str(),
@@ -250,8 +207,7 @@ async fn charge_then_timeout_is_settled_by_replaying_the_key() {
 async fn capture_cancel_refund() {
     let sim = start().await;
     let pi = sim
-        .provider
-        .authorize("pm_card_visa".into(), Money(5000), "c1".into(), "r".into())
+        .visa(5000, "c1", "r")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let captured = sim
@@ -280,8 +236,7 @@ async fn capture_cancel_refund() {
         Err(ProviderError::InvalidRequest(_))
     ));
     let other = sim
-        .provider
-        .authorize("pm_card_visa".into(), Money(100), "c2".into(), "r".into())
+        .visa(100, "c2", "r")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let voided = sim

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::audit::{AuditEntry, AuditTarget};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::schema::audit;
@@ -66,4 +67,29 @@ async fn insert_rows(conn: &mut AsyncPgConnection, rows: Vec<NewRow<'_>>) -> Que
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// Writes `entry` for a row just created as `row`, whose id is `id`.
+pub(crate) async fn created<T: Serialize>(
+    conn: &mut AsyncPgConnection,
+    entry: AuditEntry,
+    row: &T,
+    id: i64,
+) -> QueryResult<()> {
+    insert(conn, &entry.with_change(None, snapshot(row)), Some(id)).await
+}
+
+/// Writes `entry` for a row changed from `old` to `new`.
+pub(crate) async fn changed<T: Serialize>(
+    conn: &mut AsyncPgConnection,
+    entry: AuditEntry,
+    old: &T,
+    new: &T,
+) -> QueryResult<()> {
+    let entry = entry.with_change(snapshot(old), snapshot(new));
+    insert(conn, &entry, None).await
+}
+
+fn snapshot<T: Serialize>(v: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(v).ok()
 }

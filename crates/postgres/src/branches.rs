@@ -10,13 +10,13 @@ use mami_domain::audit::AuditEntry;
 use mami_domain::branches::{
     Branch, BranchInput, BranchStore, DeliverySlot, SlotFilter, SlotWindow,
 };
-use serde_json::json;
 
 use crate::error::{Tx, infra};
+use crate::rows::{self, Switchable};
 use crate::schema::{branches, delivery_slots};
 use crate::{Database, audit};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = branches)]
 #[diesel(check_for_backend(Pg))]
 struct BranchRow {
@@ -37,7 +37,7 @@ impl From<BranchRow> for Branch {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = delivery_slots)]
 #[diesel(check_for_backend(Pg))]
 struct SlotRow {
@@ -68,10 +68,6 @@ fn branch_not_found() -> DomainError {
 
 fn slot_not_found() -> DomainError {
     DomainError::not_found("NOT_FOUND", "Delivery slot not found")
-}
-
-fn snap<T: serde::Serialize>(v: &T) -> Option<serde_json::Value> {
-    serde_json::to_value(v).ok()
 }
 
 /// Branches and delivery slots in PostgreSQL.
@@ -140,7 +136,7 @@ impl BranchStore for PgBranchStore {
                     .get_result(conn)
                     .await?;
                 let b = Branch::from(row);
-                audit::insert(conn, &audit_entry.with_change(None, snap(&b)), Some(b.id)).await?;
+                audit::created(conn, audit_entry, &b, b.id).await?;
                 Ok::<_, Tx<DomainError>>(b)
             })
             .await
@@ -154,13 +150,8 @@ impl BranchStore for PgBranchStore {
     ) -> Result<Branch, DomainError> {
         self.db
             .transaction(async |conn| {
-                let old: BranchRow = branches::table
-                    .find(id)
-                    .for_update()
-                    .select(BranchRow::as_select())
-                    .first(conn)
-                    .await
-                    .optional()?
+                let old: BranchRow = rows::first(conn, branches::table.find(id).for_update())
+                    .await?
                     .ok_or_else(branch_not_found)?;
                 let row: BranchRow = diesel::update(branches::table.find(id))
                     .set((
@@ -172,7 +163,7 @@ impl BranchStore for PgBranchStore {
                     .get_result(conn)
                     .await?;
                 let (old, new) = (Branch::from(old), Branch::from(row));
-                audit::insert(conn, &audit_entry.with_change(snap(&old), snap(&new)), None).await?;
+                audit::changed(conn, audit_entry, &old, &new).await?;
                 Ok::<_, Tx<DomainError>>(new)
             })
             .await
@@ -186,32 +177,9 @@ impl BranchStore for PgBranchStore {
     ) -> Result<Branch, DomainError> {
         self.db
             .transaction(async |conn| {
-                let old: bool = branches::table
-                    .find(id)
-                    .for_update()
-                    .select(branches::is_active)
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(branch_not_found)?;
-                let row: BranchRow = diesel::update(branches::table.find(id))
-                    .set((
-                        branches::is_active.eq(active),
-                        branches::updated_at.eq(Utc::now()),
-                    ))
-                    .returning(BranchRow::as_returning())
-                    .get_result(conn)
-                    .await?;
-                audit::insert(
-                    conn,
-                    &audit_entry.with_change(
-                        Some(json!({"is_active": old})),
-                        Some(json!({"is_active": active})),
-                    ),
-                    None,
-                )
-                .await?;
-                Ok::<_, Tx<DomainError>>(Branch::from(row))
+                let row: Option<BranchRow> =
+                    rows::set_active(conn, Switchable::Branches, id, active, audit_entry).await?;
+                row.map(Branch::from).ok_or_else(|| Tx(branch_not_found()))
             })
             .await
     }
@@ -261,7 +229,7 @@ impl BranchStore for PgBranchStore {
                     .get_result(conn)
                     .await?;
                 let s = DeliverySlot::from(row);
-                audit::insert(conn, &audit_entry.with_change(None, snap(&s)), Some(s.id)).await?;
+                audit::created(conn, audit_entry, &s, s.id).await?;
                 Ok::<_, Tx<DomainError>>(s)
             })
             .await
@@ -275,13 +243,8 @@ impl BranchStore for PgBranchStore {
     ) -> Result<DeliverySlot, DomainError> {
         self.db
             .transaction(async |conn| {
-                let old: SlotRow = delivery_slots::table
-                    .find(id)
-                    .for_update()
-                    .select(SlotRow::as_select())
-                    .first(conn)
-                    .await
-                    .optional()?
+                let old: SlotRow = rows::first(conn, delivery_slots::table.find(id).for_update())
+                    .await?
                     .ok_or_else(slot_not_found)?;
                 let row: SlotRow = diesel::update(delivery_slots::table.find(id))
                     .set((
@@ -294,7 +257,7 @@ impl BranchStore for PgBranchStore {
                     .get_result(conn)
                     .await?;
                 let (old, new) = (DeliverySlot::from(old), DeliverySlot::from(row));
-                audit::insert(conn, &audit_entry.with_change(snap(&old), snap(&new)), None).await?;
+                audit::changed(conn, audit_entry, &old, &new).await?;
                 Ok::<_, Tx<DomainError>>(new)
             })
             .await
@@ -308,32 +271,11 @@ impl BranchStore for PgBranchStore {
     ) -> Result<DeliverySlot, DomainError> {
         self.db
             .transaction(async |conn| {
-                let old: bool = delivery_slots::table
-                    .find(id)
-                    .for_update()
-                    .select(delivery_slots::is_active)
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(slot_not_found)?;
-                let row: SlotRow = diesel::update(delivery_slots::table.find(id))
-                    .set((
-                        delivery_slots::is_active.eq(active),
-                        delivery_slots::updated_at.eq(Utc::now()),
-                    ))
-                    .returning(SlotRow::as_returning())
-                    .get_result(conn)
-                    .await?;
-                audit::insert(
-                    conn,
-                    &audit_entry.with_change(
-                        Some(json!({"is_active": old})),
-                        Some(json!({"is_active": active})),
-                    ),
-                    None,
-                )
-                .await?;
-                Ok::<_, Tx<DomainError>>(DeliverySlot::from(row))
+                let row: Option<SlotRow> =
+                    rows::set_active(conn, Switchable::DeliverySlots, id, active, audit_entry)
+                        .await?;
+                row.map(DeliverySlot::from)
+                    .ok_or_else(|| Tx(slot_not_found()))
             })
             .await
     }

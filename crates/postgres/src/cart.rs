@@ -137,72 +137,26 @@ impl CartStore for PgCartStore {
         change: LineChange,
         audit_entry: AuditEntry,
     ) -> Result<Cart, DomainError> {
-        self.db.transaction(async |conn| {
-            let cart_id = lock_cart(conn, user).await?;
-            let mut entry = audit_entry;
-            match change {
-                LineChange::Add { product_id, quantity } => {
-                    let existing: Option<(i64, i32)> = cart_items::table
-                        .filter(cart_items::cart_id.eq(cart_id))
-                        .filter(cart_items::product_id.eq(product_id))
-                        .select((cart_items::id, cart_items::quantity))
-                        .first(conn)
-                        .await
-                        .optional()?;
-                    let facts = stock_facts(conn, product_id, warehouse).await?;
-                    let old = existing.map_or(0, |(_, q)| q);
-                    let new_quantity = decide_line(facts, i64::from(old) + i64::from(quantity))?;
-                    let item_id: i64 = diesel::insert_into(cart_items::table)
-                        .values((
-                            cart_items::cart_id.eq(cart_id),
-                            cart_items::product_id.eq(product_id),
-                            cart_items::quantity.eq(new_quantity),
-                            cart_items::unit_price.eq(to_decimal(facts.price)),
-                        ))
-                        .on_conflict((cart_items::cart_id, cart_items::product_id))
-                        .do_update()
-                        .set((
-                            cart_items::quantity.eq(new_quantity),
-                            cart_items::unit_price.eq(to_decimal(facts.price)),
-                            cart_items::updated_at.eq(Utc::now()),
-                        ))
-                        .returning(cart_items::id)
-                        .get_result(conn)
-                        .await?;
-                    entry.target = AuditTarget::Id(cart_id);
-                    entry = entry
-                        .with_change(
-                            existing.map(|(_, q)| json!({"item_id": item_id, "product_id": product_id, "quantity": q})),
-                            Some(json!({"item_id": item_id, "product_id": product_id, "quantity": new_quantity})),
-                        )
-                        .context(json!({"added": quantity}));
-                }
-                LineChange::Set { item_id, quantity } => {
-                    let line: (i64, i32) = cart_items::table
-                        .filter(cart_items::id.eq(item_id))
-                        .filter(cart_items::cart_id.eq(cart_id))
-                        .select((cart_items::product_id, cart_items::quantity))
-                        .first(conn)
-                        .await
-                        .optional()?
-                        .ok_or_else(item_not_found)?;
-                    let facts = stock_facts(conn, line.0, warehouse).await?;
-                    let new_quantity = decide_line(facts, i64::from(quantity))?;
-                    diesel::update(cart_items::table.find(item_id))
-                        .set((cart_items::quantity.eq(new_quantity), cart_items::updated_at.eq(Utc::now())))
-                        .execute(conn)
-                        .await?;
-                    entry.target = AuditTarget::Id(cart_id);
-                    entry = entry.with_change(
-                        Some(json!({"item_id": item_id, "quantity": line.1})),
-                        Some(json!({"item_id": item_id, "quantity": new_quantity})),
-                    );
-                }
-            }
-            audit::insert(conn, &entry, None).await?;
-            Ok::<_, Tx<DomainError>>(load(conn, cart_id, user).await?)
-        })
-        .await
+        self.db
+            .transaction(async |conn| {
+                let cart_id = lock_cart(conn, user).await?;
+                let mut entry = match change {
+                    LineChange::Add {
+                        product_id,
+                        quantity,
+                    } => {
+                        add_line(conn, cart_id, warehouse, product_id, quantity, audit_entry)
+                            .await?
+                    }
+                    LineChange::Set { item_id, quantity } => {
+                        set_line(conn, cart_id, warehouse, item_id, quantity, audit_entry).await?
+                    }
+                };
+                entry.target = AuditTarget::Id(cart_id);
+                audit::insert(conn, &entry, None).await?;
+                Ok::<_, Tx<DomainError>>(load(conn, cart_id, user).await?)
+            })
+            .await
     }
 
     async fn remove_line(
@@ -252,4 +206,78 @@ impl CartStore for PgCartStore {
             })
             .await
     }
+}
+
+/// Adds `quantity` of `product_id` to the locked cart (a new line, or more of an existing one)
+/// and returns `entry` completed with the line before and after.
+async fn add_line(
+    conn: &mut AsyncPgConnection,
+    cart_id: i64,
+    warehouse: i64,
+    product_id: i64,
+    quantity: i32,
+    entry: AuditEntry,
+) -> Result<AuditEntry, Tx<DomainError>> {
+    let existing: Option<(i64, i32)> = cart_items::table
+        .filter(cart_items::cart_id.eq(cart_id))
+        .filter(cart_items::product_id.eq(product_id))
+        .select((cart_items::id, cart_items::quantity))
+        .first(conn)
+        .await
+        .optional()?;
+    let facts = stock_facts(conn, product_id, warehouse).await?;
+    let old = existing.map_or(0, |(_, q)| q);
+    let new_quantity = decide_line(facts, i64::from(old) + i64::from(quantity))?;
+    let item_id: i64 = diesel::insert_into(cart_items::table)
+        .values((
+            cart_items::cart_id.eq(cart_id),
+            cart_items::product_id.eq(product_id),
+            cart_items::quantity.eq(new_quantity),
+            cart_items::unit_price.eq(to_decimal(facts.price)),
+        ))
+        .on_conflict((cart_items::cart_id, cart_items::product_id))
+        .do_update()
+        .set((
+            cart_items::quantity.eq(new_quantity),
+            cart_items::unit_price.eq(to_decimal(facts.price)),
+            cart_items::updated_at.eq(Utc::now()),
+        ))
+        .returning(cart_items::id)
+        .get_result(conn)
+        .await?;
+    let line = |q| json!({"item_id": item_id, "product_id": product_id, "quantity": q});
+    Ok(entry
+        .with_change(existing.map(|(_, q)| line(q)), Some(line(new_quantity)))
+        .context(json!({"added": quantity})))
+}
+
+/// Sets the quantity of line `item_id` of the locked cart; returns `entry` completed with the
+/// quantity before and after.
+async fn set_line(
+    conn: &mut AsyncPgConnection,
+    cart_id: i64,
+    warehouse: i64,
+    item_id: i64,
+    quantity: i32,
+    entry: AuditEntry,
+) -> Result<AuditEntry, Tx<DomainError>> {
+    let (product_id, old): (i64, i32) = cart_items::table
+        .filter(cart_items::id.eq(item_id))
+        .filter(cart_items::cart_id.eq(cart_id))
+        .select((cart_items::product_id, cart_items::quantity))
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or_else(item_not_found)?;
+    let facts = stock_facts(conn, product_id, warehouse).await?;
+    let new_quantity = decide_line(facts, i64::from(quantity))?;
+    diesel::update(cart_items::table.find(item_id))
+        .set((
+            cart_items::quantity.eq(new_quantity),
+            cart_items::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    let line = |q| json!({"item_id": item_id, "quantity": q});
+    Ok(entry.with_change(Some(line(old)), Some(line(new_quantity))))
 }

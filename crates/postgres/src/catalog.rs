@@ -9,22 +9,26 @@ use diesel::dsl::exists;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use mami_domain::DomainError;
 use mami_domain::audit::AuditEntry;
 use mami_domain::catalog::{
-    Availability, CatalogStore, Category, CategoryPatch, NewCategory, NewProduct, Product,
-    ProductPatch, ProductSearch, ProductView, SearchSort,
+    Availability, CatalogError, CatalogStore, Category, CategoryPatch, NewCategory, NewProduct,
+    Product, ProductPatch, ProductSearch, ProductView, SearchSort,
 };
 use serde_json::Value;
 
 use crate::error::{Tx, infra};
 use crate::money::{to_decimal, to_money};
+use crate::rows::{self, Switchable};
 use crate::schema::{categories, inventory, products};
+use crate::sql::like_pattern;
 use crate::{Database, audit};
 
-diesel::define_sql_function!(fn word_similarity(a: diesel::sql_types::Text, b: diesel::sql_types::Text) -> diesel::sql_types::Float4);
+diesel::define_sql_function!(
+    fn word_similarity(a: diesel::sql_types::Text, b: diesel::sql_types::Text)
+        -> diesel::sql_types::Float4
+);
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = categories)]
 #[diesel(check_for_backend(Pg))]
 struct CategoryRow {
@@ -47,7 +51,7 @@ impl From<CategoryRow> for Category {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = products)]
 #[diesel(check_for_backend(Pg))]
 pub(crate) struct ProductRow {
@@ -114,22 +118,23 @@ struct ProductChanges {
     updated_at: DateTime<Utc>,
 }
 
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-fn like_pattern(q: &str) -> String {
-    let mut out = String::with_capacity(q.len() + 2);
-    out.push('%');
-    for c in q.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+impl From<&ProductPatch> for ProductChanges {
+    fn from(patch: &ProductPatch) -> Self {
+        ProductChanges {
+            name: patch.name.clone(),
+            sku: patch.sku.clone(),
+            category_id: patch.category_id,
+            price: patch.price.map(to_decimal),
+            old_price: patch.old_price.map(|o| o.map(to_decimal)),
+            unit: patch.unit.clone(),
+            nutritional_info: patch.nutritional_info.clone(),
+            is_organic: patch.is_organic,
+            description: patch.description.clone(),
+            bin_location: patch.bin_location.clone(),
+            image_url: patch.image_url.clone(),
+            updated_at: Utc::now(),
         }
-        out.push(c);
     }
-    out.push('%');
-    out
-}
-
-fn snapshot<T: serde::Serialize>(v: &T) -> Option<Value> {
-    serde_json::to_value(v).ok()
 }
 
 /// Catalog in PostgreSQL.
@@ -254,16 +259,12 @@ async fn product_view(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Prod
         .select(ProductRow::as_select())
         .first(conn)
         .await?;
+    view(conn, row).await
+}
+
+async fn view(conn: &mut AsyncPgConnection, row: ProductRow) -> QueryResult<ProductView> {
     let mut v = views(conn, vec![row], None).await?;
     v.pop().ok_or(diesel::result::Error::NotFound)
-}
-
-fn category_not_found() -> DomainError {
-    DomainError::not_found("NOT_FOUND", "Category not found")
-}
-
-fn product_not_found() -> DomainError {
-    DomainError::not_found("NOT_FOUND", "Product not found")
 }
 
 #[async_trait]
@@ -272,7 +273,7 @@ impl CatalogStore for PgCatalogStore {
         &self,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Category>, i64), DomainError> {
+    ) -> Result<(Vec<Category>, i64), CatalogError> {
         let mut conn = self.db.conn().await?;
         let total: i64 = categories::table
             .filter(categories::is_active.eq(true))
@@ -295,7 +296,7 @@ impl CatalogStore for PgCatalogStore {
     async fn search_products(
         &self,
         search: ProductSearch,
-    ) -> Result<(Vec<ProductView>, i64), DomainError> {
+    ) -> Result<(Vec<ProductView>, i64), CatalogError> {
         let mut conn = self.db.conn().await?;
         let total: i64 = filtered(&search)
             .count()
@@ -333,7 +334,7 @@ impl CatalogStore for PgCatalogStore {
         &self,
         id: i64,
         branch: Option<i64>,
-    ) -> Result<Option<ProductView>, DomainError> {
+    ) -> Result<Option<ProductView>, CatalogError> {
         let mut conn = self.db.conn().await?;
         let row: Option<ProductRow> = products::table
             .find(id)
@@ -353,7 +354,7 @@ impl CatalogStore for PgCatalogStore {
         &self,
         limit: i64,
         branch: Option<i64>,
-    ) -> Result<Vec<ProductView>, DomainError> {
+    ) -> Result<Vec<ProductView>, CatalogError> {
         let mut conn = self.db.conn().await?;
         let rows: Vec<ProductRow> = products::table
             .filter(products::is_active.eq(true))
@@ -370,7 +371,7 @@ impl CatalogStore for PgCatalogStore {
         &self,
         q: Option<String>,
         limit: i64,
-    ) -> Result<Vec<(i64, String)>, DomainError> {
+    ) -> Result<Vec<(i64, String)>, CatalogError> {
         let mut conn = self.db.conn().await?;
         let mut query = products::table
             .filter(products::is_active.eq(true))
@@ -393,7 +394,7 @@ impl CatalogStore for PgCatalogStore {
         &self,
         new: NewCategory,
         audit_entry: AuditEntry,
-    ) -> Result<Category, DomainError> {
+    ) -> Result<Category, CatalogError> {
         self.db
             .transaction(async |conn| {
                 let row: CategoryRow = diesel::insert_into(categories::table)
@@ -406,13 +407,8 @@ impl CatalogStore for PgCatalogStore {
                     .get_result(conn)
                     .await?;
                 let c = Category::from(row);
-                audit::insert(
-                    conn,
-                    &audit_entry.with_change(None, snapshot(&c)),
-                    Some(c.id),
-                )
-                .await?;
-                Ok::<_, Tx<DomainError>>(c)
+                audit::created(conn, audit_entry, &c, c.id).await?;
+                Ok::<_, Tx<CatalogError>>(c)
             })
             .await
     }
@@ -422,17 +418,12 @@ impl CatalogStore for PgCatalogStore {
         id: i64,
         patch: CategoryPatch,
         audit_entry: AuditEntry,
-    ) -> Result<Category, DomainError> {
+    ) -> Result<Category, CatalogError> {
         self.db
             .transaction(async |conn| {
-                let old: CategoryRow = categories::table
-                    .find(id)
-                    .for_update()
-                    .select(CategoryRow::as_select())
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(category_not_found)?;
+                let old: CategoryRow = rows::first(conn, categories::table.find(id).for_update())
+                    .await?
+                    .ok_or(CatalogError::CategoryNotFound)?;
                 let row: CategoryRow = diesel::update(categories::table.find(id))
                     .set(CategoryChanges {
                         name: patch.name.clone(),
@@ -444,13 +435,8 @@ impl CatalogStore for PgCatalogStore {
                     .get_result(conn)
                     .await?;
                 let (old, new) = (Category::from(old), Category::from(row));
-                audit::insert(
-                    conn,
-                    &audit_entry.with_change(snapshot(&old), snapshot(&new)),
-                    None,
-                )
-                .await?;
-                Ok::<_, Tx<DomainError>>(new)
+                audit::changed(conn, audit_entry, &old, &new).await?;
+                Ok::<_, Tx<CatalogError>>(new)
             })
             .await
     }
@@ -460,31 +446,13 @@ impl CatalogStore for PgCatalogStore {
         id: i64,
         active: bool,
         audit_entry: AuditEntry,
-    ) -> Result<Category, DomainError> {
+    ) -> Result<Category, CatalogError> {
         self.db
             .transaction(async |conn| {
-                let old: bool = categories::table
-                    .find(id)
-                    .for_update()
-                    .select(categories::is_active)
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(category_not_found)?;
-                let row: CategoryRow = diesel::update(categories::table.find(id))
-                    .set((
-                        categories::is_active.eq(active),
-                        categories::updated_at.eq(Utc::now()),
-                    ))
-                    .returning(CategoryRow::as_returning())
-                    .get_result(conn)
-                    .await?;
-                let entry = audit_entry.with_change(
-                    Some(serde_json::json!({"is_active": old})),
-                    Some(serde_json::json!({"is_active": active})),
-                );
-                audit::insert(conn, &entry, None).await?;
-                Ok::<_, Tx<DomainError>>(Category::from(row))
+                let row: Option<CategoryRow> =
+                    rows::set_active(conn, Switchable::Categories, id, active, audit_entry).await?;
+                row.map(Category::from)
+                    .ok_or(Tx(CatalogError::CategoryNotFound))
             })
             .await
     }
@@ -493,7 +461,7 @@ impl CatalogStore for PgCatalogStore {
         &self,
         new: NewProduct,
         audit_entry: AuditEntry,
-    ) -> Result<ProductView, DomainError> {
+    ) -> Result<ProductView, CatalogError> {
         self.db
             .transaction(async |conn| {
                 let id: i64 = diesel::insert_into(products::table)
@@ -514,13 +482,8 @@ impl CatalogStore for PgCatalogStore {
                     .get_result(conn)
                     .await?;
                 let view = product_view(conn, id).await?;
-                audit::insert(
-                    conn,
-                    &audit_entry.with_change(None, snapshot(&view.product)),
-                    Some(id),
-                )
-                .await?;
-                Ok::<_, Tx<DomainError>>(view)
+                audit::created(conn, audit_entry, &view.product, id).await?;
+                Ok::<_, Tx<CatalogError>>(view)
             })
             .await
     }
@@ -530,52 +493,21 @@ impl CatalogStore for PgCatalogStore {
         id: i64,
         patch: ProductPatch,
         audit_entry: AuditEntry,
-    ) -> Result<ProductView, DomainError> {
+    ) -> Result<ProductView, CatalogError> {
         self.db
             .transaction(async |conn| {
-                let old: ProductRow = products::table
-                    .find(id)
-                    .for_update()
-                    .select(ProductRow::as_select())
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(product_not_found)?;
+                let old: ProductRow = rows::first(conn, products::table.find(id).for_update())
+                    .await?
+                    .ok_or(CatalogError::ProductNotFound)?;
                 let old = Product::from(old);
-                let price = patch.price.unwrap_or(old.price);
-                let old_price = patch.old_price.unwrap_or(old.old_price);
-                if old_price.is_some_and(|o| o <= price) {
-                    return Err(Tx(DomainError::invalid(mami_domain::FieldError::new(
-                        &["old_price"],
-                        "value_error",
-                        "old_price must be greater than price",
-                    ))));
-                }
+                patch.check_prices(&old).map_err(CatalogError::invalid)?;
                 diesel::update(products::table.find(id))
-                    .set(ProductChanges {
-                        name: patch.name.clone(),
-                        sku: patch.sku.clone(),
-                        category_id: patch.category_id,
-                        price: patch.price.map(to_decimal),
-                        old_price: patch.old_price.map(|o| o.map(to_decimal)),
-                        unit: patch.unit.clone(),
-                        nutritional_info: patch.nutritional_info.clone(),
-                        is_organic: patch.is_organic,
-                        description: patch.description.clone(),
-                        bin_location: patch.bin_location.clone(),
-                        image_url: patch.image_url.clone(),
-                        updated_at: Utc::now(),
-                    })
+                    .set(ProductChanges::from(&patch))
                     .execute(conn)
                     .await?;
                 let view = product_view(conn, id).await?;
-                audit::insert(
-                    conn,
-                    &audit_entry.with_change(snapshot(&old), snapshot(&view.product)),
-                    None,
-                )
-                .await?;
-                Ok::<_, Tx<DomainError>>(view)
+                audit::changed(conn, audit_entry, &old, &view.product).await?;
+                Ok::<_, Tx<CatalogError>>(view)
             })
             .await
     }
@@ -585,30 +517,13 @@ impl CatalogStore for PgCatalogStore {
         id: i64,
         active: bool,
         audit_entry: AuditEntry,
-    ) -> Result<ProductView, DomainError> {
+    ) -> Result<ProductView, CatalogError> {
         self.db
             .transaction(async |conn| {
-                let old: bool = products::table
-                    .find(id)
-                    .for_update()
-                    .select(products::is_active)
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(product_not_found)?;
-                diesel::update(products::table.find(id))
-                    .set((
-                        products::is_active.eq(active),
-                        products::updated_at.eq(Utc::now()),
-                    ))
-                    .execute(conn)
-                    .await?;
-                let entry = audit_entry.with_change(
-                    Some(serde_json::json!({"is_active": old})),
-                    Some(serde_json::json!({"is_active": active})),
-                );
-                audit::insert(conn, &entry, None).await?;
-                Ok::<_, Tx<DomainError>>(product_view(conn, id).await?)
+                let row: Option<ProductRow> =
+                    rows::set_active(conn, Switchable::Products, id, active, audit_entry).await?;
+                let row = row.ok_or(Tx(CatalogError::ProductNotFound))?;
+                Ok(view(conn, row).await?)
             })
             .await
     }

@@ -98,6 +98,7 @@ tx_error!(
     mami_domain::identity::StoreError,
     mami_domain::checkout::CheckoutError,
     mami_domain::orders::OrderError,
+    mami_domain::catalog::CatalogError,
 );
 
 /// A transaction body: an async closure over the connection. Naming its future lets the
@@ -146,5 +147,17 @@ impl Database {
                 Err(e)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_lost_connection_is_unavailable() {
+        assert!(infra(Error::BrokenTransactionManager).is_unavailable());
+        assert!(!infra(Error::NotFound).is_unavailable());
+        assert!(!infra(Error::RollbackTransaction).is_unavailable());
     }
 }

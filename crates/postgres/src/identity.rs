@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::InfraError;
 use mami_domain::audit::AuditEntry;
 use mami_domain::identity::{
@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::error::Tx;
 use crate::schema::{revoked_tokens, users};
-use crate::{Database, audit, error};
+use crate::sql::lower;
+use crate::{Database, audit, error, rows};
 
 /// The `role_enum` PostgreSQL type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel_derive_enum::DbEnum)]
@@ -93,7 +94,14 @@ impl From<UserRow> for User {
     }
 }
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+/// The user with this id, active or not.
+pub(crate) async fn user_by_id(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+) -> QueryResult<Option<User>> {
+    let row: Option<UserRow> = rows::first(conn, users::table.find(id.0)).await?;
+    Ok(row.map(User::from))
+}
 
 /// Users, credentials and revoked sessions in PostgreSQL.
 #[derive(Debug, Clone)]
@@ -111,26 +119,14 @@ impl PgIdentityStore {
 impl IdentityStore for PgIdentityStore {
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, InfraError> {
         let mut conn = self.db.conn().await?;
-        users::table
-            .filter(lower(users::email).eq(email.normalized()))
-            .select(UserRow::as_select())
-            .first(&mut conn)
-            .await
-            .optional()
-            .map(|r| r.map(User::from))
-            .map_err(error::infra)
+        let query = users::table.filter(lower(users::email).eq(email.normalized()));
+        let row: Option<UserRow> = rows::first(&mut conn, query).await.map_err(error::infra)?;
+        Ok(row.map(User::from))
     }
 
     async fn find_by_id(&self, id: UserId) -> Result<Option<User>, InfraError> {
         let mut conn = self.db.conn().await?;
-        users::table
-            .find(id.0)
-            .select(UserRow::as_select())
-            .first(&mut conn)
-            .await
-            .optional()
-            .map(|r| r.map(User::from))
-            .map_err(error::infra)
+        user_by_id(&mut conn, id).await.map_err(error::infra)
     }
 
     async fn create_user(

@@ -42,7 +42,8 @@ impl RevenueReport for PgRevenueReport {
         };
         let mut conn = self.db.conn().await?;
         let rows: Vec<Bucket> = diesel::sql_query(
-            "SELECT to_char(created_at AT TIME ZONE 'UTC', $1) AS label, SUM(total_amount) AS total \
+            "SELECT to_char(created_at AT TIME ZONE 'UTC', $1) AS label, \
+             SUM(total_amount) AS total \
              FROM orders WHERE status = 'DELIVERED' AND created_at >= $2 GROUP BY 1 ORDER BY 1",
         )
         .bind::<Text, _>(format)

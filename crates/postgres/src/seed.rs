@@ -1,17 +1,19 @@
 //! Demo data: the warehouse, a store and one user per role. Safe to run again: rows that
 //! exist (by name or e-mail) are left as they are.
 
+use bigdecimal::BigDecimal;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use mami_domain::InfraError;
+use diesel::sql_types::{Array, BigInt, Integer};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::identity::{PasswordHash, Role};
+use mami_domain::{InfraError, Money};
 
 use crate::Database;
 use crate::error::Tx;
 use crate::identity::DbRole;
 use crate::money::to_decimal;
 use crate::schema::{branches, categories, products, users};
-use crate::seed_data::{BRANCHES, CATEGORIES, STAPLES};
+use crate::seed_data::{BRANCHES, CATEGORIES, STAPLES, Staple};
 
 /// Name of the seeded warehouse branch (the delivery source).
 pub const WAREHOUSE_NAME: &str = "Mami Central Warehouse";
@@ -105,82 +107,13 @@ impl Database {
     ) -> Result<SeedReport, InfraError> {
         let mut report = self.seed_minimum(demo_password_hash).await?;
         self.transaction(async |conn| {
-            let rows: Vec<_> = BRANCHES[2..]
-                .iter()
-                .map(|(n, a)| (branches::name.eq(*n), branches::address.eq(*a)))
-                .collect();
-            report.branches_created += diesel::insert_into(branches::table)
-                .values(&rows)
-                .on_conflict(branches::name)
-                .do_nothing()
-                .execute(conn)
-                .await?;
-
-            let rows: Vec<_> = CATEGORIES
-                .iter()
-                .map(|(name, slug, hebrew, description)| {
-                    (
-                        categories::name.eq(*name),
-                        categories::icon_slug.eq(*slug),
-                        categories::description.eq(format!("{hebrew} — {description}")),
-                    )
-                })
-                .collect();
-            report.categories_created = diesel::insert_into(categories::table)
-                .values(&rows)
-                .on_conflict(categories::name)
-                .do_nothing()
-                .execute(conn)
-                .await?;
-            let category_ids: Vec<(String, i64)> = categories::table.select((categories::name, categories::id)).load(conn).await?;
-            let category_id = |name: &str| category_ids.iter().find(|(n, _)| n == name).map_or(0, |(_, id)| *id);
-
-            let mut rows = Vec::new();
-            for (ci, (cat_name, slug, _, _)) in CATEGORIES.iter().enumerate() {
-                for (pi, (name, hebrew, unit, price, organic)) in STAPLES[ci].iter().enumerate() {
-                    for family in [false, true] {
-                        let code = slug.to_ascii_uppercase().replace('_', "");
-                        let sku = format!("{}-{:02}{}", &code[..code.len().min(5)], pi + 1, if family { "-F" } else { "" });
-                        let (name, unit, price) = if family {
-                            (format!("{name} Family Pack"), format!("3 x {unit}"), price * 27 / 10)
-                        } else {
-                            ((*name).to_owned(), (*unit).to_owned(), *price)
-                        };
-                        let i = i64::try_from(ci * 12 + pi * 2 + usize::from(family)).unwrap_or(0);
-                        let old_price = (spread(i, 7, 4) == 0).then(|| to_decimal(mami_domain::Money(price + 200)));
-                        let description = if family {
-                            format!("{hebrew} — מארז משפחתי. Family pack of {name}.")
-                        } else {
-                            format!("{hebrew} — {name}, {unit}.")
-                        };
-                        let nutrition = matches!(*slug, "drinks" | "snacks" | "pantry" | "breakfast")
-                            .then(|| serde_json::json!({"calories": 50 + spread(i, 3, 450), "protein_g": spread(i, 5, 20)}));
-                        rows.push((
-                            products::name.eq(name),
-                            products::sku.eq(sku.clone()),
-                            products::category_id.eq(category_id(cat_name)),
-                            products::price.eq(to_decimal(mami_domain::Money(price))),
-                            products::old_price.eq(old_price),
-                            products::unit.eq(unit),
-                            products::nutritional_info.eq(nutrition),
-                            products::is_organic.eq(*organic),
-                            products::description.eq(description),
-                            products::bin_location.eq(format!("{}-{:03}", (b'A' + u8::try_from(ci).unwrap_or(0)) as char, pi * 10 + usize::from(family))),
-                        ));
-                    }
-                }
-            }
-            let mut created: Vec<i64> = diesel::insert_into(products::table)
-                .values(&rows)
-                .on_conflict(products::sku)
-                .do_nothing()
-                .returning(products::id)
-                .get_results(conn)
-                .await?;
-
+            report.branches_created += insert_stores(conn).await?;
+            report.categories_created = insert_categories(conn).await?;
+            let mut created = insert_staples(conn).await?;
             if extra_products > 0 {
+                let count = i32::try_from(extra_products).unwrap_or(i32::MAX);
                 let generated: Vec<NewId> = diesel::sql_query(GENERATE_PRODUCTS)
-                    .bind::<diesel::sql_types::Integer, _>(i32::try_from(extra_products).unwrap_or(i32::MAX))
+                    .bind::<Integer, _>(count)
                     .load(conn)
                     .await?;
                 created.extend(generated.into_iter().map(|g| g.id));
@@ -188,42 +121,170 @@ impl Database {
             report.products_created = created.len();
             // The pictures are drawn by the API itself, per product id (known only now).
             diesel::sql_query(SET_IMAGE_URLS)
-                .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&created)
+                .bind::<Array<BigInt>, _>(&created)
                 .execute(conn)
                 .await?;
-
-            report.inventory_created = diesel::sql_query(
-                "INSERT INTO inventory (product_id, branch_id, available_quantity, reserved_quantity, reorder_point) \
-                 SELECT p.id, b.id, ((p.id * 2654435761 + b.id * 40503) % 1000003) % 120 + CASE WHEN b.id = $1 THEN 40 ELSE 0 END, 0, 10 \
-                 FROM products p CROSS JOIN branches b ON CONFLICT (product_id, branch_id) DO NOTHING",
-            )
-            .bind::<diesel::sql_types::BigInt, _>(report.warehouse_id)
-            .execute(conn)
-            .await?;
-
+            report.inventory_created = diesel::sql_query(STOCK_EVERY_BRANCH)
+                .bind::<BigInt, _>(report.warehouse_id)
+                .execute(conn)
+                .await?;
             // The demo customer's saved card (the React client pays with token id 1).
-            diesel::sql_query(
-                "INSERT INTO payment_tokens (user_id, provider, provider_token, brand, last4, exp_month, exp_year, is_default) \
-                 SELECT u.id, 'stripe', 'pm_card_visa', 'visa', '4242', 12, 2030, true FROM users u \
-                 WHERE u.email = 'customer@mami.local' AND NOT EXISTS (SELECT 1 FROM payment_tokens t WHERE t.user_id = u.id)",
-            )
-            .execute(conn)
-            .await?;
-
-            report.slots_created = diesel::sql_query(
-                "INSERT INTO delivery_slots (branch_id, day_of_week, start_time, end_time) \
-                 SELECT b.id, d, make_time(h, 0, 0), make_time(h + 2, 0, 0) \
-                 FROM branches b, generate_series(0, 6) d, generate_series(8, 18, 2) h \
-                 ON CONFLICT (branch_id, day_of_week, start_time) DO NOTHING",
-            )
-            .execute(conn)
-            .await?;
+            diesel::sql_query(DEMO_CARD).execute(conn).await?;
+            report.slots_created = diesel::sql_query(WEEKLY_SLOTS).execute(conn).await?;
             Ok::<_, Tx<InfraError>>(())
         })
         .await?;
         Ok(report)
     }
 }
+
+/// The stores beyond the warehouse and the first store.
+async fn insert_stores(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    let rows: Vec<_> = BRANCHES[2..]
+        .iter()
+        .map(|(n, a)| (branches::name.eq(*n), branches::address.eq(*a)))
+        .collect();
+    diesel::insert_into(branches::table)
+        .values(&rows)
+        .on_conflict(branches::name)
+        .do_nothing()
+        .execute(conn)
+        .await
+}
+
+async fn insert_categories(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    let rows: Vec<_> = CATEGORIES
+        .iter()
+        .map(|(name, slug, hebrew, description)| {
+            (
+                categories::name.eq(*name),
+                categories::icon_slug.eq(*slug),
+                categories::description.eq(format!("{hebrew} — {description}")),
+            )
+        })
+        .collect();
+    diesel::insert_into(categories::table)
+        .values(&rows)
+        .on_conflict(categories::name)
+        .do_nothing()
+        .execute(conn)
+        .await
+}
+
+/// A seeded product.
+#[derive(Insertable)]
+#[diesel(table_name = products)]
+struct StapleRow {
+    name: String,
+    sku: String,
+    category_id: i64,
+    price: BigDecimal,
+    old_price: Option<BigDecimal>,
+    unit: String,
+    nutritional_info: Option<serde_json::Value>,
+    is_organic: bool,
+    description: String,
+    bin_location: String,
+}
+
+/// Every staple of every category, as a single item and as a family pack.
+/// Returns the ids of the products it created.
+async fn insert_staples(conn: &mut AsyncPgConnection) -> QueryResult<Vec<i64>> {
+    let ids: Vec<(String, i64)> = categories::table
+        .select((categories::name, categories::id))
+        .load(conn)
+        .await?;
+    let category_id = |name: &str| ids.iter().find(|(n, _)| n == name).map_or(0, |(_, id)| *id);
+    let mut rows = Vec::new();
+    for (ci, (category, slug, _, _)) in CATEGORIES.iter().enumerate() {
+        for (pi, staple) in STAPLES[ci].iter().enumerate() {
+            for family in [false, true] {
+                rows.push(staple_row(
+                    (ci, slug),
+                    pi,
+                    staple,
+                    family,
+                    category_id(category),
+                ));
+            }
+        }
+    }
+    diesel::insert_into(products::table)
+        .values(&rows)
+        .on_conflict(products::sku)
+        .do_nothing()
+        .returning(products::id)
+        .get_results(conn)
+        .await
+}
+
+/// Staple `pi` of category `ci` (whose icon slug is `slug`), single or family pack.
+fn staple_row(
+    (ci, slug): (usize, &str),
+    pi: usize,
+    &(name, hebrew, unit, price, organic): &Staple,
+    family: bool,
+    category_id: i64,
+) -> StapleRow {
+    let code = slug.to_ascii_uppercase().replace('_', "");
+    let suffix = if family { "-F" } else { "" };
+    let sku = format!("{}-{:02}{suffix}", &code[..code.len().min(5)], pi + 1);
+    let (name, unit, price) = if family {
+        (
+            format!("{name} Family Pack"),
+            format!("3 x {unit}"),
+            price * 27 / 10,
+        )
+    } else {
+        (name.to_owned(), unit.to_owned(), price)
+    };
+    let i = i64::try_from(ci * 12 + pi * 2 + usize::from(family)).unwrap_or(0);
+    let old_price = (spread(i, 7, 4) == 0).then(|| to_decimal(Money(price + 200)));
+    let description = if family {
+        format!("{hebrew} — מארז משפחתי. Family pack of {name}.")
+    } else {
+        format!("{hebrew} — {name}, {unit}.")
+    };
+    let nutrition = matches!(slug, "drinks" | "snacks" | "pantry" | "breakfast").then(
+        || serde_json::json!({"calories": 50 + spread(i, 3, 450), "protein_g": spread(i, 5, 20)}),
+    );
+    let aisle = (b'A' + u8::try_from(ci).unwrap_or(0)) as char;
+    StapleRow {
+        name,
+        sku,
+        category_id,
+        price: to_decimal(Money(price)),
+        old_price,
+        unit,
+        nutritional_info: nutrition,
+        is_organic: organic,
+        description,
+        bin_location: format!("{aisle}-{:03}", pi * 10 + usize::from(family)),
+    }
+}
+
+/// Stock of every product at every branch (more at the warehouse, `$1`).
+const STOCK_EVERY_BRANCH: &str = "\
+INSERT INTO inventory (product_id, branch_id, available_quantity, reserved_quantity, reorder_point) \
+SELECT p.id, b.id, \
+       ((p.id * 2654435761 + b.id * 40503) % 1000003) % 120 \
+       + CASE WHEN b.id = $1 THEN 40 ELSE 0 END, 0, 10 \
+FROM products p CROSS JOIN branches b ON CONFLICT (product_id, branch_id) DO NOTHING";
+
+/// The demo customer's default card, unless they have one.
+const DEMO_CARD: &str = "\
+INSERT INTO payment_tokens \
+       (user_id, provider, provider_token, brand, last4, exp_month, exp_year, is_default) \
+SELECT u.id, 'stripe', 'pm_card_visa', 'visa', '4242', 12, 2030, true FROM users u \
+WHERE u.email = 'customer@mami.local' \
+  AND NOT EXISTS (SELECT 1 FROM payment_tokens t WHERE t.user_id = u.id)";
+
+/// Two-hour slots from 08:00 to 20:00 on every weekday at every branch.
+const WEEKLY_SLOTS: &str = "\
+INSERT INTO delivery_slots (branch_id, day_of_week, start_time, end_time) \
+SELECT b.id, d, make_time(h, 0, 0), make_time(h + 2, 0, 0) \
+FROM branches b, generate_series(0, 6) d, generate_series(8, 18, 2) h \
+ON CONFLICT (branch_id, day_of_week, start_time) DO NOTHING";
 
 /// `$1` generated products named from English and Hebrew word lists, spread over the
 /// categories (SKU `GEN-nnnnnnn`, so re-running adds nothing).
@@ -258,6 +319,6 @@ WHERE id = ANY($1) OR image_url LIKE 'https://images.mami.example/products/%'";
 /// The id of a row a statement returned.
 #[derive(QueryableByName)]
 struct NewId {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    #[diesel(sql_type = BigInt)]
     id: i64,
 }

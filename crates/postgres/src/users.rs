@@ -10,11 +10,10 @@ use mami_domain::identity::{Role, User, UserDirectory, UserFilter, UserId, UserP
 use serde_json::json;
 
 use crate::error::{Tx, infra};
-use crate::identity::{DbRole, UserRow};
+use crate::identity::{DbRole, UserRow, user_by_id};
 use crate::schema::users;
-use crate::{Database, audit};
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+use crate::sql::{like_pattern, lower};
+use crate::{Database, audit, rows};
 
 #[derive(AsChangeset)]
 #[diesel(table_name = users)]
@@ -27,7 +26,12 @@ struct UserChanges {
 }
 
 fn visible(u: &User) -> serde_json::Value {
-    json!({"role": u.role.as_str(), "is_active": u.is_active, "full_name": u.full_name, "phone": u.phone})
+    json!({
+        "role": u.role.as_str(),
+        "is_active": u.is_active,
+        "full_name": u.full_name,
+        "phone": u.phone,
+    })
 }
 
 /// User administration in PostgreSQL.
@@ -55,13 +59,7 @@ impl UserDirectory for PgUserDirectory {
             ($q:expr) => {{
                 let mut q = $q;
                 if let Some(text) = &filter.q {
-                    let pattern = format!(
-                        "%{}%",
-                        text.to_lowercase()
-                            .replace('\\', "\\\\")
-                            .replace('%', "\\%")
-                            .replace('_', "\\_")
-                    );
+                    let pattern = like_pattern(&text.to_lowercase());
                     q = q.filter(
                         lower(users::email)
                             .like(pattern.clone())
@@ -93,14 +91,7 @@ impl UserDirectory for PgUserDirectory {
 
     async fn user(&self, id: UserId) -> Result<Option<User>, DomainError> {
         let mut conn = self.db.conn().await?;
-        users::table
-            .find(id.0)
-            .select(UserRow::as_select())
-            .first(&mut conn)
-            .await
-            .optional()
-            .map(|r| r.map(User::from))
-            .map_err(|e| infra(e).into())
+        Ok(user_by_id(&mut conn, id).await.map_err(infra)?)
     }
 
     async fn update_user(
@@ -113,13 +104,9 @@ impl UserDirectory for PgUserDirectory {
     ) -> Result<User, DomainError> {
         self.db
             .transaction(async |conn| {
-                let old: User = users::table
-                    .find(id.0)
-                    .for_update()
-                    .select(UserRow::as_select())
-                    .first(conn)
-                    .await
-                    .optional()?
+                let old: Option<UserRow> =
+                    rows::first(conn, users::table.find(id.0).for_update()).await?;
+                let old = old
                     .map(User::from)
                     .ok_or_else(|| DomainError::not_found("USER_NOT_FOUND", "User not found"))?;
                 if old.role != expected_role || old.is_active != expected_active {

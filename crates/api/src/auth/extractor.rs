@@ -14,9 +14,9 @@ use mami_domain::RequestContext;
 use mami_domain::identity::{Principal, Role, TokenFacts, TokenKind};
 
 use super::jwt::TokenError;
-use crate::app::AppState;
 use crate::http::ApiError;
 use crate::http::middleware::RequestId;
+use crate::state::AppState;
 
 /// The caller of a protected route and the token it presented.
 #[derive(Debug, Clone)]
@@ -56,7 +56,8 @@ pub fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
         _ => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "TOKEN_INVALID",
-            "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'",
+            "Missing 'Bearer' type in 'Authorization' header. \
+             Expected 'Authorization: Bearer <JWT>'",
         )),
     }
 }

@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use mami_domain::catalog::CatalogError;
 use mami_domain::identity::{AuthError, ChangePasswordError, LoginError, RegisterError};
 use mami_domain::{DomainError, FieldError, InfraError, ValidationErrors};
 use serde::Serialize;
@@ -293,5 +294,73 @@ impl From<DomainError> for ApiError {
             }
             DomainError::Internal(e) => e.into(),
         }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        let duplicate_sku = "A product with this SKU already exists.";
+        match e {
+            CatalogError::CategoryNotFound => {
+                ApiError::not_found("NOT_FOUND", "Category not found")
+            }
+            CatalogError::ProductNotFound => ApiError::not_found("NOT_FOUND", "Product not found"),
+            CatalogError::DuplicateCategory => ApiError::new(
+                StatusCode::CONFLICT,
+                "DUPLICATE_CATEGORY",
+                "A category with this name already exists.",
+            ),
+            // The reference answered a duplicate SKU on create with 400 (kept); a changed SKU
+            // that clashes is a 409 like every other duplicate.
+            CatalogError::DuplicateSku { on_create: true } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "DUPLICATE_SKU", duplicate_sku)
+            }
+            CatalogError::DuplicateSku { on_create: false } => {
+                ApiError::new(StatusCode::CONFLICT, "DUPLICATE_SKU", duplicate_sku)
+            }
+            CatalogError::Validation(errors) => errors.into(),
+            CatalogError::Internal(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unavailable_dependency_is_503() {
+        let down = ApiError::from(InfraError::unavailable("no database connection"));
+        assert_eq!(
+            (down.status.as_u16(), down.code),
+            (503, "SERVICE_UNAVAILABLE")
+        );
+        assert!(down.retry_after.is_some());
+        // A failure whose text mentions the connection is still a plain failure: the kind
+        // decides, never the message.
+        let broken = ApiError::from(InfraError::new("no database connection: syntax error"));
+        assert_eq!(
+            (broken.status.as_u16(), broken.code),
+            (500, "UNEXPECTED_ERROR")
+        );
+        assert_eq!(broken.retry_after, None);
+    }
+
+    #[test]
+    fn catalog_failures_are_mapped_by_kind() {
+        let internal = ApiError::from(CatalogError::Internal(InfraError::new("boom")));
+        assert_eq!(internal.status.as_u16(), 500);
+        let down = ApiError::from(CatalogError::Internal(InfraError::unavailable("pool")));
+        assert_eq!(down.status.as_u16(), 503);
+        let created = ApiError::from(CatalogError::DuplicateSku { on_create: true });
+        let changed = ApiError::from(CatalogError::DuplicateSku { on_create: false });
+        assert_eq!(
+            (created.status.as_u16(), created.code),
+            (400, "DUPLICATE_SKU")
+        );
+        assert_eq!(
+            (changed.status.as_u16(), changed.code),
+            (409, "DUPLICATE_SKU")
+        );
     }
 }

@@ -84,7 +84,12 @@ pub async fn request_context(
     let https = req
         .app_data::<web::Data<TrustedProxies>>()
         .is_some_and(|p| p.is_https(&req));
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.path()
+    );
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
     let res = match result {

@@ -1,70 +1,17 @@
-//! Query-parameter conventions of the reference: lenient and model paging, toggle flags and
-//! booleans, and optional-nullable body fields.
+//! Query-parameter conventions of the reference: ids, booleans, the `active` flag of toggle
+//! routes, and optional-nullable body fields (paging has its own module).
 
+use std::marker::PhantomData;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest};
 use mami_domain::FieldError;
 use serde::{Deserialize, Deserializer};
+use utoipa::IntoParams;
 
 use super::ApiError;
-
-/// Lenient paging (catalog, inventory): a non-numeric value falls back to the default, a
-/// negative one is 400, `limit` is clamped to `1..=max`.
-pub fn lenient_page(
-    limit: Option<&str>,
-    offset: Option<&str>,
-    default: i64,
-    max: i64,
-) -> Result<(i64, i64), ApiError> {
-    let parse = |v: Option<&str>, d: i64| -> Result<i64, ApiError> {
-        match v.and_then(|s| s.trim().parse::<i64>().ok()) {
-            None => Ok(d),
-            Some(n) if n < 0 => Err(ApiError::bad_request("Invalid pagination parameters")),
-            Some(n) => Ok(n),
-        }
-    };
-    Ok((parse(limit, default)?.clamp(1, max), parse(offset, 0)?))
-}
-
-/// Model paging (search, branches, users): `limit` in `1..=max_allowed` and `offset ≥ 0`, else
-/// `VALIDATION_ERROR`; the result is clamped to `max`.
-pub fn model_page(
-    limit: Option<&str>,
-    offset: Option<&str>,
-    default: i64,
-    max_allowed: i64,
-    max: i64,
-) -> Result<(i64, i64), ApiError> {
-    let limit = match limit {
-        None => default,
-        Some(s) => s
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (1..=max_allowed).contains(n))
-            .ok_or_else(|| {
-                invalid(
-                    "limit",
-                    "range",
-                    format!("Input should be a whole number from 1 to {max_allowed}"),
-                )
-            })?,
-    };
-    let offset = match offset {
-        None => 0,
-        Some(s) => s
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| {
-                invalid(
-                    "offset",
-                    "greater_than_equal",
-                    "Input should be a whole number ≥ 0",
-                )
-            })?,
-    };
-    Ok((limit.min(max), offset))
-}
+use super::extract::from_query_str;
 
 /// A `VALIDATION_ERROR` for query parameter `name`.
 pub fn invalid(name: &str, kind: &str, msg: impl Into<String>) -> ApiError {
@@ -103,10 +50,79 @@ pub fn query_bool(name: &str, v: Option<&str>) -> Result<Option<bool>, ApiError>
     .transpose()
 }
 
-/// The toggle flag of the reference: only the exact string `false` deactivates; anything else,
-/// absence included, activates.
-pub fn toggle_flag(v: Option<&str>) -> bool {
-    v != Some("false")
+/// The query of a toggle route: `active` and nothing else.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ToggleQuery {
+    /// `true` or `false`.
+    pub active: Option<String>,
+}
+
+/// The `active` flag of a toggle route, read in the style `S` of the route in the reference.
+#[derive(Debug, Clone, Copy)]
+pub struct Active<S> {
+    pub active: bool,
+    style: PhantomData<S>,
+}
+
+/// How a toggle route reads its `active` flag.
+pub trait ActiveStyle {
+    fn read(raw: Option<&str>) -> Result<bool, ApiError>;
+}
+
+/// Only the exact string `false` deactivates; anything else, absence included, activates
+/// (products, delivery slots).
+#[derive(Debug, Clone, Copy)]
+pub enum UnlessFalse {}
+
+/// A required boolean, else `VALIDATION_ERROR` (categories, branches).
+#[derive(Debug, Clone, Copy)]
+pub enum RequiredBool {}
+
+/// `1/true/yes` or `0/false/no` in any case, else 400 `MISSING_ACTIVE_PARAM` (users).
+#[derive(Debug, Clone, Copy)]
+pub enum YesOrNo {}
+
+impl ActiveStyle for UnlessFalse {
+    fn read(raw: Option<&str>) -> Result<bool, ApiError> {
+        Ok(raw != Some("false"))
+    }
+}
+
+impl ActiveStyle for RequiredBool {
+    fn read(raw: Option<&str>) -> Result<bool, ApiError> {
+        query_bool("active", raw)?.ok_or_else(|| invalid("active", "missing", "Field required"))
+    }
+}
+
+impl ActiveStyle for YesOrNo {
+    fn read(raw: Option<&str>) -> Result<bool, ApiError> {
+        match raw.map(str::to_ascii_lowercase).as_deref() {
+            Some("1" | "true" | "yes") => Ok(true),
+            Some("0" | "false" | "no") => Ok(false),
+            _ => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "MISSING_ACTIVE_PARAM",
+                "Query parameter 'active' must be true or false",
+            )),
+        }
+    }
+}
+
+impl<S: ActiveStyle> FromRequest for Active<S> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let active = from_query_str::<ToggleQuery>(req.query_string())
+            .and_then(|q| S::read(q.active.as_deref()))
+            .map(|active| Active {
+                active,
+                style: PhantomData,
+            });
+        std::future::ready(active)
+    }
 }
 
 /// For `Option<Option<T>>` body fields: absent → `None`, `null` → `Some(None)`.

@@ -10,14 +10,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::admin_catalog::ToggleQuery;
 use super::dto::{BranchDto, SlotDto};
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::envelope::Page;
-use crate::http::params::{lenient_id, lenient_page, query_bool, query_id, toggle_flag};
-use crate::http::{ApiError, ValidJson, ValidQuery, created, ok};
+use crate::http::paging::Lenient;
+use crate::http::params::{
+    Active, RequiredBool, ToggleQuery, UnlessFalse, lenient_id, query_bool, query_id,
+};
+use crate::http::{ApiError, Paging, ValidJson, ValidQuery, created, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_branch)
@@ -43,7 +45,8 @@ pub struct BranchBody {
 
 /// Creates a branch.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = BranchBody,
-    responses((status = 201, body = inline(Data<BranchDto>)), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_BRANCH")))]
+    responses((status = 201, body = inline(Data<BranchDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 409, body = ErrorEnvelope, description = "DUPLICATE_BRANCH")))]
 #[post("/branches")]
 pub async fn create_branch(
     state: web::Data<AppState>,
@@ -58,7 +61,8 @@ pub async fn create_branch(
 
 /// Renames or moves a branch (both fields required).
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = BranchBody,
-    responses((status = 200, body = inline(Data<BranchDto>)), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<BranchDto>)), (status = 404, body = ErrorEnvelope),
+    (status = 409, body = ErrorEnvelope)))]
 #[patch("/branches/{id}")]
 pub async fn update_branch(
     state: web::Data<AppState>,
@@ -77,28 +81,21 @@ pub async fn update_branch(
 
 /// `?active=true|false` (required). The delivery source cannot be deactivated (409).
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(ToggleQuery),
-    responses((status = 200, body = inline(Data<BranchDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-    (status = 409, body = ErrorEnvelope, description = "CANNOT_DEACTIVATE_DELIVERY_SOURCE")))]
+    responses((status = 200, body = inline(Data<BranchDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope,
+    description = "CANNOT_DEACTIVATE_DELIVERY_SOURCE")))]
 #[patch("/branches/{id}/toggle")]
 pub async fn toggle_branch(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<i64>,
-    q: ValidQuery<ToggleQuery>,
+    flag: Active<RequiredBool>,
 ) -> Result<HttpResponse, ApiError> {
-    let active = query_bool("active", q.0.active.as_deref())?.ok_or_else(|| {
-        ApiError::validation(vec![FieldError::new(
-            &["query", "active"],
-            "missing",
-            "Field required",
-        )])
-    })?;
-    Ok(ok(BranchDto::from(
-        state
-            .branches
-            .set_active(path.into_inner(), active, &auth.context())
-            .await?,
-    )))
+    let branch = state
+        .branches
+        .set_active(path.into_inner(), flag.active, &auth.context())
+        .await?;
+    Ok(ok(BranchDto::from(branch)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -112,7 +109,8 @@ pub struct AdminSlotsQuery {
 }
 
 /// Every slot (inactive ones too, so they can be re-enabled).
-#[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(AdminSlotsQuery), responses((status = 200, body = inline(Data<Vec<SlotDto>>))))]
+#[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(AdminSlotsQuery),
+    responses((status = 200, body = inline(Data<Vec<SlotDto>>))))]
 #[get("/delivery-slots")]
 pub async fn list_slots(
     state: web::Data<AppState>,
@@ -147,7 +145,9 @@ pub struct SlotBody {
 
 /// Creates a weekly slot.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = SlotBody,
-    responses((status = 201, body = inline(Data<SlotDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_SLOT")))]
+    responses((status = 201, body = inline(Data<SlotDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope,
+    description = "DUPLICATE_SLOT")))]
 #[post("/delivery-slots")]
 pub async fn create_slot(
     state: web::Data<AppState>,
@@ -182,7 +182,8 @@ pub async fn create_slot(
 
 /// Replaces a slot's day and window.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = SlotBody,
-    responses((status = 200, body = inline(Data<SlotDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<SlotDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 404, body = ErrorEnvelope)))]
 #[patch("/delivery-slots/{id}")]
 pub async fn update_slot(
     state: web::Data<AppState>,
@@ -208,15 +209,13 @@ pub async fn toggle_slot(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<i64>,
-    q: ValidQuery<ToggleQuery>,
+    flag: Active<UnlessFalse>,
 ) -> Result<HttpResponse, ApiError> {
-    let active = toggle_flag(q.0.active.as_deref());
-    Ok(ok(SlotDto::from(
-        state
-            .branches
-            .set_slot_active(path.into_inner(), active, &auth.context())
-            .await?,
-    )))
+    let slot = state
+        .branches
+        .set_slot_active(path.into_inner(), flag.active, &auth.context())
+        .await?;
+    Ok(ok(SlotDto::from(slot)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -270,29 +269,24 @@ pub struct InventoryPageDto {
 }
 
 /// Inventory rows by branch and product name: `data = {items, pagination}`.
-#[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(InventoryQuery), responses((status = 200, body = inline(Data<InventoryPageDto>))))]
+#[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(InventoryQuery),
+    responses((status = 200, body = inline(Data<InventoryPageDto>))))]
 #[get("/inventory")]
 pub async fn list_inventory(
     state: web::Data<AppState>,
     q: ValidQuery<InventoryQuery>,
+    paging: Paging<Lenient>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.0;
-    let (limit, offset) = lenient_page(
-        q.limit.as_deref(),
-        q.offset.as_deref(),
-        state.config.default_limit,
-        state.config.max_limit,
-    )?;
     let filter = InventoryFilter {
         branch_id: lenient_id(q.branchId.as_deref()),
         product_id: lenient_id(q.productId.as_deref()),
     };
-    let (rows, total) = state.inventory.list(filter, limit, offset).await?;
-    let page = Page {
-        total,
-        limit,
-        offset,
-    };
+    let (rows, total) = state
+        .inventory
+        .list(filter, paging.limit, paging.offset)
+        .await?;
+    let page = paging.page(total);
     Ok(ok(InventoryPageDto {
         items: rows.into_iter().map(|i| inventory_dto(i, page)).collect(),
         pagination: page,
@@ -319,7 +313,9 @@ const ZERO_PAGE: Page = Page {
 
 /// Creates the inventory row of a product at a branch.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = InventoryBody,
-    responses((status = 201, body = inline(Data<InventoryDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_INVENTORY")))]
+    responses((status = 201, body = inline(Data<InventoryDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409,
+    body = ErrorEnvelope, description = "DUPLICATE_INVENTORY")))]
 #[post("/inventory")]
 pub async fn create_inventory(
     state: web::Data<AppState>,
@@ -367,7 +363,9 @@ pub struct InventoryPatchBody {
 
 /// Changes a row under a row lock: concurrent changes serialise and none is lost.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = InventoryPatchBody,
-    responses((status = 200, body = inline(Data<InventoryDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "INSUFFICIENT_STOCK")))]
+    responses((status = 200, body = inline(Data<InventoryDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409,
+    body = ErrorEnvelope, description = "INSUFFICIENT_STOCK")))]
 #[patch("/inventory/{id}")]
 pub async fn update_inventory(
     state: web::Data<AppState>,

@@ -8,15 +8,15 @@ use mami_domain::catalog::{
 use mami_domain::{FieldError, Money, ValidationErrors};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::dto::{CategoryDto, ProductDto};
-use crate::app::AppState;
 use crate::auth::Authenticated;
-use crate::http::params::{nullable, query_bool, toggle_flag};
-use crate::http::{ApiError, ValidJson, ValidQuery, created, ok};
+use crate::http::params::{Active, RequiredBool, ToggleQuery, UnlessFalse, nullable};
+use crate::http::{ApiError, ValidJson, created, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_category)
@@ -52,8 +52,23 @@ pub struct CategoryPatchBody {
     pub icon_slug: Option<Option<String>>,
 }
 
-fn slug(field: &str, raw: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
-    let v = errors.check(parse_text(field, raw, 64)).flatten()?;
+// The rule of each field, written once for creating and for changing.
+
+fn category_name(v: &str, errors: &mut ValidationErrors) -> Option<String> {
+    errors.check(parse_name("name", v, 50))
+}
+
+fn category_description(v: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
+    text("description", v, 300, errors)
+}
+
+fn text(field: &str, v: Option<&str>, max: usize, errors: &mut ValidationErrors) -> Option<String> {
+    errors.check(parse_text(field, v, max)).flatten()
+}
+
+fn icon_slug(raw: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
+    let field = "icon_slug";
+    let v = text(field, raw, 64, errors)?;
     if v.chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
     {
@@ -68,17 +83,11 @@ fn slug(field: &str, raw: Option<&str>, errors: &mut ValidationErrors) -> Option
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ToggleQuery {
-    /// `true` or `false`.
-    pub active: Option<String>,
-}
-
 /// Creates a category.
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = CategoryBody,
-    responses((status = 201, body = inline(Data<CategoryDto>)), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_CATEGORY")))]
+    responses((status = 201, body = inline(Data<CategoryDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 409, body = ErrorEnvelope,
+    description = "DUPLICATE_CATEGORY")))]
 #[post("/categories")]
 pub async fn create_category(
     state: web::Data<AppState>,
@@ -87,11 +96,9 @@ pub async fn create_category(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let mut errors = ValidationErrors::default();
-    let name = errors.check(parse_name("name", &b.name, 50));
-    let description = errors
-        .check(parse_text("description", b.description.as_deref(), 300))
-        .flatten();
-    let icon_slug = slug("icon_slug", b.icon_slug.as_deref(), &mut errors);
+    let name = category_name(&b.name, &mut errors);
+    let description = category_description(b.description.as_deref(), &mut errors);
+    let icon_slug = icon_slug(b.icon_slug.as_deref(), &mut errors);
     errors.clone().into_result()?;
     let new = NewCategory {
         name: name.unwrap_or_default(),
@@ -105,7 +112,8 @@ pub async fn create_category(
 
 /// Changes a category; omitted fields stay as they are.
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = CategoryPatchBody,
-    responses((status = 200, body = inline(Data<CategoryDto>)), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<CategoryDto>)), (status = 404,
+    body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 #[patch("/categories/{id}")]
 pub async fn update_category(
     state: web::Data<AppState>,
@@ -115,18 +123,11 @@ pub async fn update_category(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let mut errors = ValidationErrors::default();
-    let name = b
-        .name
-        .as_deref()
-        .and_then(|n| errors.check(parse_name("name", n, 50)));
-    let description = b.description.map(|d| {
-        errors
-            .check(parse_text("description", d.as_deref(), 300))
-            .flatten()
-    });
-    let icon_slug = b
-        .icon_slug
-        .map(|s| slug("icon_slug", s.as_deref(), &mut errors));
+    let name = b.name.and_then(|n| category_name(&n, &mut errors));
+    let description = b
+        .description
+        .map(|d| category_description(d.as_deref(), &mut errors));
+    let icon_slug = b.icon_slug.map(|s| icon_slug(s.as_deref(), &mut errors));
     errors.into_result()?;
     let patch = CategoryPatch {
         name,
@@ -146,27 +147,20 @@ pub async fn update_category(
 
 /// Activates or deactivates a category (`?active=true|false`, required).
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), params(ToggleQuery),
-    responses((status = 200, body = inline(Data<CategoryDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<CategoryDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 #[patch("/categories/{id}/toggle")]
 pub async fn toggle_category(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<i64>,
-    q: ValidQuery<ToggleQuery>,
+    flag: Active<RequiredBool>,
 ) -> Result<HttpResponse, ApiError> {
-    let active = query_bool("active", q.0.active.as_deref())?.ok_or_else(|| {
-        ApiError::validation(vec![FieldError::new(
-            &["query", "active"],
-            "missing",
-            "Field required",
-        )])
-    })?;
-    Ok(ok(CategoryDto::from(
-        state
-            .catalog
-            .set_category_active(path.into_inner(), active, &auth.context())
-            .await?,
-    )))
+    let category = state
+        .catalog
+        .set_category_active(path.into_inner(), flag.active, &auth.context())
+        .await?;
+    Ok(ok(CategoryDto::from(category)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -227,8 +221,36 @@ pub struct ProductPatchBody {
     pub image_url: Option<Option<String>>,
 }
 
+fn product_name(v: &str, errors: &mut ValidationErrors) -> Option<String> {
+    errors.check(parse_name("name", v, 100))
+}
+
+fn sku(v: &str, errors: &mut ValidationErrors) -> Option<String> {
+    errors.check(parse_sku("sku", v))
+}
+
 fn price(field: &str, v: &Value, errors: &mut ValidationErrors) -> Option<Money> {
     errors.check(Money::parse_json(field, v, Money(1), MAX_PRICE))
+}
+
+/// Absent or `null`: no old price.
+fn old_price(v: Option<Value>, errors: &mut ValidationErrors) -> Option<Money> {
+    match v {
+        None | Some(Value::Null) => None,
+        Some(v) => price("old_price", &v, errors),
+    }
+}
+
+fn product_description(v: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
+    text("description", v, 1000, errors)
+}
+
+fn unit(v: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
+    text("unit", v, 24, errors)
+}
+
+fn bin_location(v: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
+    text("bin_location", v, 64, errors)
 }
 
 fn category(v: i64, errors: &mut ValidationErrors) -> Option<i64> {
@@ -258,8 +280,9 @@ fn nutrition(v: Option<Value>, errors: &mut ValidationErrors) -> Option<Value> {
     }
 }
 
-fn url(field: &str, v: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
-    let v = errors.check(parse_text(field, v, 256)).flatten()?;
+fn image_url(v: Option<&str>, errors: &mut ValidationErrors) -> Option<String> {
+    let field = "image_url";
+    let v = text(field, v, 256, errors)?;
     if v.starts_with("https://") || v.starts_with("http://") || v.starts_with('/') {
         Some(v)
     } else {
@@ -274,8 +297,9 @@ fn url(field: &str, v: Option<&str>, errors: &mut ValidationErrors) -> Option<St
 
 /// Creates a product (inactive categories are accepted).
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = ProductBody,
-    responses((status = 201, body = inline(Data<ProductDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope, description = "Category not found"),
-    (status = 409, body = ErrorEnvelope, description = "DUPLICATE_SKU")))]
+    responses((status = 201, body = inline(Data<ProductDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 404, body = ErrorEnvelope, description = "Category not found"), (status = 409,
+    body = ErrorEnvelope, description = "DUPLICATE_SKU")))]
 #[post("/products")]
 pub async fn create_product(
     state: web::Data<AppState>,
@@ -284,22 +308,15 @@ pub async fn create_product(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let mut e = ValidationErrors::default();
-    let name = e.check(parse_name("name", &b.name, 100));
-    let sku = e.check(parse_sku("sku", &b.sku));
+    let name = product_name(&b.name, &mut e);
+    let sku = sku(&b.sku, &mut e);
     let price_v = price("price", &b.price, &mut e);
     let category_id = category(b.category_id, &mut e);
-    let old_price = match b.old_price {
-        None | Some(Value::Null) => None,
-        Some(v) => price("old_price", &v, &mut e),
-    };
-    let new_description = e
-        .check(parse_text("description", b.description.as_deref(), 1000))
-        .flatten();
-    let unit = e.check(parse_text("unit", b.unit.as_deref(), 24)).flatten();
-    let bin_location = e
-        .check(parse_text("bin_location", b.bin_location.as_deref(), 64))
-        .flatten();
-    let image_url = url("image_url", b.image_url.as_deref(), &mut e);
+    let old_price = old_price(b.old_price, &mut e);
+    let new_description = product_description(b.description.as_deref(), &mut e);
+    let unit = unit(b.unit.as_deref(), &mut e);
+    let bin_location = bin_location(b.bin_location.as_deref(), &mut e);
+    let image_url = image_url(b.image_url.as_deref(), &mut e);
     let nutritional_info = nutrition(b.nutritional_info, &mut e);
     e.clone().into_result()?;
     let (Some(name), Some(sku), Some(price_v), Some(category_id)) =
@@ -320,33 +337,15 @@ pub async fn create_product(
         bin_location,
         image_url,
     };
-    let view = state
-        .catalog
-        .create_product(new, &auth.context())
-        .await
-        .map_err(duplicate_sku_is_400)?;
+    let view = state.catalog.create_product(new, &auth.context()).await?;
     Ok(created(ProductDto::from(view)))
-}
-
-/// The reference answers a duplicate SKU on create with 400 (kept); on update it is 409.
-fn duplicate_sku_is_400(e: mami_domain::DomainError) -> ApiError {
-    match e {
-        mami_domain::DomainError::Conflict {
-            code: "DUPLICATE_SKU",
-            message,
-            ..
-        } => ApiError::new(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "DUPLICATE_SKU",
-            message,
-        ),
-        other => other.into(),
-    }
 }
 
 /// Changes a product; omitted fields stay as they are, `null` clears an optional one.
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), request_body = ProductPatchBody,
-    responses((status = 200, body = inline(Data<ProductDto>)), (status = 400, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "DUPLICATE_SKU")))]
+    responses((status = 200, body = inline(Data<ProductDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope,
+    description = "DUPLICATE_SKU")))]
 #[patch("/products/{id}")]
 pub async fn update_product(
     state: web::Data<AppState>,
@@ -357,31 +356,19 @@ pub async fn update_product(
     let b = body.0;
     let mut e = ValidationErrors::default();
     let patch = ProductPatch {
-        name: b
-            .name
-            .as_deref()
-            .and_then(|n| e.check(parse_name("name", n, 100))),
-        sku: b.sku.as_deref().and_then(|s| e.check(parse_sku("sku", s))),
+        name: b.name.and_then(|n| product_name(&n, &mut e)),
+        sku: b.sku.and_then(|v| sku(&v, &mut e)),
         category_id: b.category_id.and_then(|c| category(c, &mut e)),
         price: b.price.as_ref().and_then(|p| price("price", p, &mut e)),
-        old_price: b.old_price.map(|o| match o {
-            None | Some(Value::Null) => None,
-            Some(v) => price("old_price", &v, &mut e),
-        }),
-        unit: b
-            .unit
-            .map(|u| e.check(parse_text("unit", u.as_deref(), 24)).flatten()),
+        old_price: b.old_price.map(|o| old_price(o, &mut e)),
+        unit: b.unit.map(|u| unit(u.as_deref(), &mut e)),
         nutritional_info: b.nutritional_info.map(|n| nutrition(n, &mut e)),
         is_organic: b.is_organic,
-        description: b.description.map(|d| {
-            e.check(parse_text("description", d.as_deref(), 1000))
-                .flatten()
-        }),
-        bin_location: b.bin_location.map(|v| {
-            e.check(parse_text("bin_location", v.as_deref(), 64))
-                .flatten()
-        }),
-        image_url: b.image_url.map(|v| url("image_url", v.as_deref(), &mut e)),
+        description: b
+            .description
+            .map(|d| product_description(d.as_deref(), &mut e)),
+        bin_location: b.bin_location.map(|v| bin_location(v.as_deref(), &mut e)),
+        image_url: b.image_url.map(|v| image_url(v.as_deref(), &mut e)),
     };
     e.into_result()?;
     if patch.is_empty() {
@@ -397,19 +384,18 @@ pub async fn update_product(
 
 /// Activates or deactivates a product: only `?active=false` deactivates (reference semantics).
 #[utoipa::path(tag = "admin catalog", security(("bearer" = [])), params(ToggleQuery),
-    responses((status = 200, body = inline(Data<ProductDto>)), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<ProductDto>)), (status = 404,
+    body = ErrorEnvelope)))]
 #[patch("/products/{id}/toggle")]
 pub async fn toggle_product(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<i64>,
-    q: ValidQuery<ToggleQuery>,
+    flag: Active<UnlessFalse>,
 ) -> Result<HttpResponse, ApiError> {
-    let active = toggle_flag(q.0.active.as_deref());
-    Ok(ok(ProductDto::from(
-        state
-            .catalog
-            .set_product_active(path.into_inner(), active, &auth.context())
-            .await?,
-    )))
+    let product = state
+        .catalog
+        .set_product_active(path.into_inner(), flag.active, &auth.context())
+        .await?;
+    Ok(ok(ProductDto::from(product)))
 }

@@ -13,10 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::rfc3339;
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::{ApiError, ValidJson, ValidQuery, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_settings)
@@ -59,7 +59,8 @@ impl From<Settings> for SettingsDto {
 }
 
 /// The global settings (created from `DELIVERY_MIN_TOTAL`/`DELIVERY_FEE_UNDER_MIN` on first read).
-#[utoipa::path(tag = "admin settings", security(("bearer" = [])), responses((status = 200, body = inline(Data<SettingsDto>)), (status = 403, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "admin settings", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<SettingsDto>)), (status = 403, body = ErrorEnvelope)))]
 #[get("/settings")]
 pub async fn get_settings(
     state: web::Data<AppState>,
@@ -83,7 +84,8 @@ pub struct SettingsBody {
 
 /// Changes any of the three amounts.
 #[utoipa::path(tag = "admin settings", security(("bearer" = [])), request_body = SettingsBody,
-    responses((status = 200, body = inline(Data<SettingsDto>)), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<SettingsDto>)), (status = 400,
+    body = ErrorEnvelope)))]
 #[put("/settings")]
 pub async fn put_settings(
     state: web::Data<AppState>,
@@ -127,7 +129,8 @@ pub struct RevenueDto {
 
 /// Revenue of delivered orders per bucket (only buckets with orders).
 #[utoipa::path(tag = "admin settings", security(("bearer" = [])), params(RevenueParams),
-    responses((status = 200, body = inline(Data<RevenueDto>)), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<RevenueDto>)), (status = 400, body = ErrorEnvelope),
+    (status = 403, body = ErrorEnvelope)))]
 #[get("/analytics/revenue")]
 pub async fn revenue(
     state: web::Data<AppState>,

@@ -10,12 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::rfc3339;
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::envelope::respond;
-use crate::http::params::{invalid, model_page, nullable, query_bool};
-use crate::http::{ApiError, ValidJson, ValidQuery, ok};
+use crate::http::paging::Model;
+use crate::http::params::{Active, YesOrNo, invalid, nullable, query_bool};
+use crate::http::{ApiError, Paging, ValidJson, ValidQuery, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_users)
@@ -76,20 +77,16 @@ pub struct UsersPage {
 }
 
 /// Users, newest first: `{data, total, limit, offset}` at the top level.
-#[utoipa::path(tag = "admin users", security(("bearer" = [])), params(UsersQuery), responses((status = 200, body = UsersPage), (status = 400, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "admin users", security(("bearer" = [])), params(UsersQuery),
+    responses((status = 200, body = UsersPage), (status = 400, body = ErrorEnvelope)))]
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
     q: ValidQuery<UsersQuery>,
+    paging: Paging<Model<200>>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.0;
-    let (limit, offset) = model_page(
-        q.limit.as_deref(),
-        q.offset.as_deref(),
-        state.config.default_limit,
-        200,
-        state.config.max_limit,
-    )?;
+    let Paging { limit, offset, .. } = paging;
     let role = q
         .role
         .as_deref()
@@ -124,7 +121,8 @@ pub async fn list_users(
 }
 
 /// One user; 404 `USER_NOT_FOUND`.
-#[utoipa::path(tag = "admin users", security(("bearer" = [])), responses((status = 200, body = inline(Data<UserAdminDto>)), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "admin users", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<UserAdminDto>)), (status = 404, body = ErrorEnvelope)))]
 #[get("/users/{id}")]
 pub async fn get_user(
     state: web::Data<AppState>,
@@ -150,8 +148,10 @@ pub struct UserPatchBody {
 
 /// Changes role, activity, name or phone.
 #[utoipa::path(tag = "admin users", security(("bearer" = [])), request_body = UserPatchBody,
-    responses((status = 200, body = inline(Data<UserAdminDto>)), (status = 400, body = ErrorEnvelope),
-    (status = 403, body = ErrorEnvelope, description = "CANNOT_MODIFY_SELF_ROLE, CANNOT_DEACTIVATE_SELF, AUTHORIZATION_ERROR"), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<UserAdminDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 403, body = ErrorEnvelope,
+    description = "CANNOT_MODIFY_SELF_ROLE, CANNOT_DEACTIVATE_SELF, AUTHORIZATION_ERROR"),
+    (status = 404, body = ErrorEnvelope)))]
 #[patch("/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
@@ -190,15 +190,21 @@ pub async fn update_user(
         full_name,
         phone,
     };
+    update(&state, &auth, path.into_inner(), patch, "USER_UPDATED").await
+}
+
+/// Applies `patch` to user `id` as the caller, audited as `action`; answers the user's detail.
+async fn update(
+    state: &AppState,
+    auth: &Authenticated,
+    id: i64,
+    patch: UserPatch,
+    action: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    let ctx = auth.context();
     let user = state
         .users
-        .update(
-            &auth.principal,
-            UserId(path.into_inner()),
-            patch,
-            &auth.context(),
-            "USER_UPDATED",
-        )
+        .update(&auth.principal, UserId(id), patch, &ctx, action)
         .await?;
     Ok(ok(dto(user, true)))
 }
@@ -213,44 +219,19 @@ pub struct UserToggleQuery {
 
 /// Activates or deactivates a user.
 #[utoipa::path(tag = "admin users", security(("bearer" = [])), params(UserToggleQuery),
-    responses((status = 200, body = inline(Data<UserAdminDto>)), (status = 400, body = ErrorEnvelope, description = "MISSING_ACTIVE_PARAM"), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<UserAdminDto>)), (status = 400,
+    body = ErrorEnvelope, description = "MISSING_ACTIVE_PARAM"), (status = 403,
+    body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 #[patch("/users/{id}/toggle")]
 pub async fn toggle_user(
     state: web::Data<AppState>,
     auth: Authenticated,
     path: web::Path<i64>,
-    q: ValidQuery<UserToggleQuery>,
+    flag: Active<YesOrNo>,
 ) -> Result<HttpResponse, ApiError> {
-    let active = match q
-        .0
-        .active
-        .as_deref()
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("1" | "true" | "yes") => true,
-        Some("0" | "false" | "no") => false,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "MISSING_ACTIVE_PARAM",
-                "Query parameter 'active' must be true or false",
-            ));
-        }
-    };
     let patch = UserPatch {
-        is_active: Some(active),
+        is_active: Some(flag.active),
         ..UserPatch::default()
     };
-    let user = state
-        .users
-        .update(
-            &auth.principal,
-            UserId(path.into_inner()),
-            patch,
-            &auth.context(),
-            "USER_TOGGLED",
-        )
-        .await?;
-    Ok(ok(dto(user, true)))
+    update(&state, &auth, path.into_inner(), patch, "USER_TOGGLED").await
 }

@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
-use crate::http::envelope::{Page, WithPagination, respond};
-use crate::http::{ApiError, ValidQuery};
+use crate::http::envelope::{WithPagination, respond};
+use crate::http::paging::Strict;
+use crate::http::{ApiError, Paging, ValidQuery};
 use crate::openapi::ErrorEnvelope;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_audit);
@@ -102,51 +103,20 @@ pub fn parse_instant(raw: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
     Some(t.and_utc())
 }
 
-/// Strict paging: whole, non-negative numbers or 400 "Invalid pagination parameters".
-pub fn strict_page(
-    limit: Option<&str>,
-    offset: Option<&str>,
-    default: i64,
-    max: i64,
-) -> Result<(i64, i64), ApiError> {
-    let parse = |v: Option<&str>, d: i64| match v {
-        None => Ok(d),
-        Some(s) => s
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n >= 0)
-            .ok_or_else(|| ApiError::bad_request("Invalid pagination parameters")),
-    };
-    let limit = parse(limit, default)?.clamp(1, max);
-    let offset = parse(offset, 0)?;
-    Ok((limit, offset))
-}
-
 /// The audit trail, newest first, with `pagination`.
-#[utoipa::path(
-    tag = "admin",
-    security(("bearer" = [])),
-    params(AuditQuery),
-    responses(
-        (status = 200, body = inline(crate::openapi::DataWithPagination<Vec<AuditDto>>)),
-        (status = 400, body = ErrorEnvelope, description = "BAD_REQUEST (dates, paging), VALIDATION_ERROR (unknown or malformed parameters)"),
-        (status = 401, body = ErrorEnvelope),
-        (status = 403, body = ErrorEnvelope)
-    )
-)]
+#[utoipa::path(tag = "admin", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, body = inline(crate::openapi::DataWithPagination<Vec<AuditDto>>)),
+    (status = 400, body = ErrorEnvelope,
+    description = "BAD_REQUEST (dates, paging), \
+        VALIDATION_ERROR (unknown or malformed parameters)"),
+    (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 #[get("/audit")]
 pub async fn list_audit(
     state: web::Data<AppState>,
     query: ValidQuery<AuditQuery>,
+    paging: Paging<Strict>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.0;
-    let (limit, offset) = strict_page(
-        q.limit.as_deref(),
-        q.offset.as_deref(),
-        state.config.default_limit,
-        state.config.max_limit,
-    )?;
     let id_param = |name: &'static str, v: Option<&str>| -> Result<Option<i64>, ApiError> {
         v.map(|s| {
             s.trim().parse::<i64>().map_err(|_| {
@@ -174,17 +144,14 @@ pub async fn list_audit(
         from: date(q.dateFrom.as_deref(), false)?,
         to: date(q.dateTo.as_deref(), true)?,
     };
-    let (rows, total) = state.audit.list(filter, limit, offset).await?;
+    let (rows, total) = state
+        .audit
+        .list(filter, paging.limit, paging.offset)
+        .await?;
     let data: Vec<AuditDto> = rows.into_iter().map(AuditDto::from).collect();
+    let pagination = paging.page(total);
     Ok(respond(
         actix_web::http::StatusCode::OK,
-        &WithPagination {
-            data,
-            pagination: Page {
-                total,
-                limit,
-                offset,
-            },
-        },
+        &WithPagination { data, pagination },
     ))
 }

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::auth::extractor::{authenticate, request_context};
 use crate::http::{ApiError, ValidJson, created, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(register)
@@ -102,33 +102,35 @@ pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn auth_response(
-    state: &AppState,
-    user: &User,
-    sid: Option<&str>,
-) -> Result<AuthResponse, ApiError> {
+/// A new token pair for `user`, in session `sid` (a new session when `None`).
+fn token_pair(state: &AppState, user: &User, sid: Option<&str>) -> Result<TokenPairDto, ApiError> {
     let t = state
         .tokens
         .issue(user, sid)
         .map_err(|e| ApiError::internal(&e))?;
-    Ok(AuthResponse {
-        user: UserDto::from(user),
+    Ok(TokenPairDto {
         access_token: t.access_token,
         refresh_token: t.refresh_token,
         expires_at: rfc3339(t.access_expires_at),
     })
 }
 
+/// The user and a token pair of a new session.
+fn auth_response(state: &AppState, user: &User) -> Result<AuthResponse, ApiError> {
+    let t = token_pair(state, user, None)?;
+    Ok(AuthResponse {
+        user: UserDto::from(user),
+        access_token: t.access_token,
+        refresh_token: t.refresh_token,
+        expires_at: t.expires_at,
+    })
+}
+
 /// Creates a customer account and signs it in. A privileged `role` is refused with 403.
-#[utoipa::path(
-    tag = "auth",
-    request_body = RegisterBody,
-    responses(
-        (status = 201, body = inline(Data<AuthResponse>)),
-        (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, USER_EXISTS"),
-        (status = 403, body = ErrorEnvelope, description = "AUTHORIZATION_ERROR (privileged role)")
-    )
-)]
+#[utoipa::path(tag = "auth", request_body = RegisterBody, responses(
+    (status = 201, body = inline(Data<AuthResponse>)),
+    (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, USER_EXISTS"),
+    (status = 403, body = ErrorEnvelope, description = "AUTHORIZATION_ERROR (privileged role)")))]
 #[post("/register")]
 pub async fn register(
     state: web::Data<AppState>,
@@ -170,20 +172,15 @@ pub async fn register(
         requested_role,
     };
     let user = state.identity.register(reg, &request_context(&req)).await?;
-    Ok(created(auth_response(&state, &user, None)?))
+    Ok(created(auth_response(&state, &user)?))
 }
 
 /// Signs in with e-mail and password. Wrong e-mail and wrong password are the same 400.
-#[utoipa::path(
-    tag = "auth",
-    request_body = LoginBody,
-    responses(
-        (status = 200, body = inline(Data<AuthResponse>)),
-        (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, INVALID_CREDENTIALS"),
-        (status = 403, body = ErrorEnvelope, description = "ACCOUNT_INACTIVE"),
-        (status = 429, body = ErrorEnvelope, description = "HTTP_429 (5 per minute)")
-    )
-)]
+#[utoipa::path(tag = "auth", request_body = LoginBody, responses(
+    (status = 200, body = inline(Data<AuthResponse>)),
+    (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, INVALID_CREDENTIALS"),
+    (status = 403, body = ErrorEnvelope, description = "ACCOUNT_INACTIVE"),
+    (status = 429, body = ErrorEnvelope, description = "HTTP_429 (5 per minute)")))]
 #[post("/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -200,19 +197,14 @@ pub async fn login(
         .identity
         .login(&email, &password, &request_context(&req))
         .await?;
-    Ok(ok(auth_response(&state, &user, None)?))
+    Ok(ok(auth_response(&state, &user)?))
 }
 
 /// Spends the refresh token (sent as `Authorization: Bearer`) for a new token pair of the
 /// same session. A refresh token works once.
-#[utoipa::path(
-    tag = "auth",
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = inline(Data<TokenPairDto>)),
-        (status = 401, body = ErrorEnvelope, description = "AUTH_REQUIRED, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED")
-    )
-)]
+#[utoipa::path(tag = "auth", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<TokenPairDto>)), (status = 401, body = ErrorEnvelope,
+    description = "AUTH_REQUIRED, TOKEN_INVALID, TOKEN_EXPIRED, TOKEN_REVOKED")))]
 #[post("/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
@@ -225,15 +217,7 @@ pub async fn refresh(
         .identity
         .refresh(&facts, &request_context(&req))
         .await?;
-    let t = state
-        .tokens
-        .issue(&user, Some(&facts.sid))
-        .map_err(|e| ApiError::internal(&e))?;
-    Ok(ok(TokenPairDto {
-        access_token: t.access_token,
-        refresh_token: t.refresh_token,
-        expires_at: rfc3339(t.access_expires_at),
-    }))
+    Ok(ok(token_pair(&state, &user, Some(&facts.sid))?))
 }
 
 /// Ends the session of the presented access token: it and its refresh token stop working.

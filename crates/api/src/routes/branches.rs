@@ -8,11 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::dto::{BranchDto, SlotDto};
-use crate::app::AppState;
-use crate::http::envelope::{Page, WithPagination, respond};
-use crate::http::params::{invalid, model_page, query_id};
-use crate::http::{ApiError, ValidQuery, ok};
+use crate::http::envelope::{WithPagination, respond};
+use crate::http::paging::Model;
+use crate::http::params::{invalid, query_id};
+use crate::http::{ApiError, Paging, ValidQuery, ok};
 use crate::openapi::{Data, DataWithPagination, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(delivery_source)
@@ -30,35 +31,23 @@ pub struct BranchesQuery {
 }
 
 /// Active branches by name, with `pagination`.
-#[utoipa::path(
-    tag = "branches",
-    params(BranchesQuery),
-    responses((status = 200, body = inline(DataWithPagination<Vec<BranchDto>>)), (status = 400, body = ErrorEnvelope))
-)]
+#[utoipa::path(tag = "branches", params(BranchesQuery), responses((status = 200,
+    body = inline(DataWithPagination<Vec<BranchDto>>)), (status = 400, body = ErrorEnvelope)))]
 #[get("/branches")]
 pub async fn list_branches(
     state: web::Data<AppState>,
-    q: ValidQuery<BranchesQuery>,
+    _q: ValidQuery<BranchesQuery>,
+    paging: Paging<Model<200>>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, offset) = model_page(
-        q.0.limit.as_deref(),
-        q.0.offset.as_deref(),
-        state.config.default_limit,
-        200,
-        state.config.max_limit,
-    )?;
-    let (rows, total) = state.branches.list(false, limit, offset).await?;
+    let (rows, total) = state
+        .branches
+        .list(false, paging.limit, paging.offset)
+        .await?;
     let data: Vec<BranchDto> = rows.into_iter().map(BranchDto::from).collect();
+    let pagination = paging.page(total);
     Ok(respond(
         StatusCode::OK,
-        &WithPagination {
-            data,
-            pagination: Page {
-                total,
-                limit,
-                offset,
-            },
-        },
+        &WithPagination { data, pagination },
     ))
 }
 
@@ -73,7 +62,8 @@ pub struct SlotsQuery {
 }
 
 /// Active delivery slots by branch, day and time.
-#[utoipa::path(tag = "branches", params(SlotsQuery), responses((status = 200, body = inline(Data<Vec<SlotDto>>)), (status = 400, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "branches", params(SlotsQuery), responses((status = 200,
+    body = inline(Data<Vec<SlotDto>>)), (status = 400, body = ErrorEnvelope)))]
 #[get("/delivery-slots")]
 pub async fn list_slots(
     state: web::Data<AppState>,
@@ -105,7 +95,8 @@ pub struct DeliverySourceDto {
 }
 
 /// The warehouse that serves deliveries (`DELIVERY_SOURCE_BRANCH_ID`).
-#[utoipa::path(tag = "branches", responses((status = 200, body = inline(Data<DeliverySourceDto>)), (status = 404, body = ErrorEnvelope, description = "CONFIG_ERROR")))]
+#[utoipa::path(tag = "branches", responses((status = 200, body = inline(Data<DeliverySourceDto>)),
+    (status = 404, body = ErrorEnvelope, description = "CONFIG_ERROR")))]
 #[get("/branches/delivery-source")]
 pub async fn delivery_source(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let b = state.branches.delivery_source().await?;

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::{ApiError, ValidJson, created, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_cart)
@@ -72,7 +72,8 @@ pub struct CartItemBody {
 }
 
 /// The caller's cart (created on first access).
-#[utoipa::path(tag = "cart", security(("bearer" = [])), responses((status = 200, body = inline(Data<CartDto>)), (status = 401, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "cart", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<CartDto>)), (status = 401, body = ErrorEnvelope)))]
 #[get("")]
 pub async fn get_cart(
     state: web::Data<AppState>,
@@ -85,8 +86,10 @@ pub async fn get_cart(
 
 /// Adds to the product's line (concurrent adds all count); the line's price is refreshed.
 #[utoipa::path(tag = "cart", security(("bearer" = [])), request_body = CartItemBody,
-    responses((status = 201, body = inline(Data<CartDto>)), (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, OUT_OF_STOCK_ANYWHERE"),
-    (status = 404, body = ErrorEnvelope, description = "PRODUCT_INACTIVE"), (status = 409, body = ErrorEnvelope, description = "OUT_OF_STOCK_DELIVERY_BRANCH")))]
+    responses((status = 201, body = inline(Data<CartDto>)), (status = 400, body = ErrorEnvelope,
+    description = "VALIDATION_ERROR, OUT_OF_STOCK_ANYWHERE"), (status = 404, body = ErrorEnvelope,
+    description = "PRODUCT_INACTIVE"), (status = 409, body = ErrorEnvelope,
+    description = "OUT_OF_STOCK_DELIVERY_BRANCH")))]
 #[post("/items")]
 pub async fn add_item(
     state: web::Data<AppState>,
@@ -131,7 +134,8 @@ pub async fn add_item(
 
 /// Sets a line's quantity; 404 `NOT_FOUND` "Cart item not found" for a line of another cart.
 #[utoipa::path(tag = "cart", security(("bearer" = [])), request_body = CartItemBody,
-    responses((status = 200, body = inline(Data<CartDto>)), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<CartDto>)), (status = 404, body = ErrorEnvelope),
+    (status = 409, body = ErrorEnvelope)))]
 #[put("/items/{item_id}")]
 pub async fn update_item(
     state: web::Data<AppState>,
@@ -153,7 +157,8 @@ pub async fn update_item(
 }
 
 /// Removes a line.
-#[utoipa::path(tag = "cart", security(("bearer" = [])), responses((status = 200, body = inline(Data<CartDto>)), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "cart", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<CartDto>)), (status = 404, body = ErrorEnvelope)))]
 #[delete("/items/{item_id}")]
 pub async fn remove_item(
     state: web::Data<AppState>,
@@ -169,7 +174,8 @@ pub async fn remove_item(
 }
 
 /// Empties the cart.
-#[utoipa::path(tag = "cart", security(("bearer" = [])), responses((status = 200, body = inline(Data<CartDto>))))]
+#[utoipa::path(tag = "cart", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<CartDto>))))]
 #[delete("")]
 pub async fn clear_cart(
     state: web::Data<AppState>,

@@ -9,11 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::dto::{CategoryDto, ProductDto, SearchMeta, WithMeta};
-use crate::app::AppState;
-use crate::http::envelope::{Page, respond};
-use crate::http::params::{invalid, lenient_id, lenient_page, model_page, query_bool, query_id};
-use crate::http::{ApiError, ValidQuery, ok};
+use crate::http::envelope::respond;
+use crate::http::paging::{Lenient, Model, Top};
+use crate::http::params::{invalid, lenient_id, query_bool, query_id};
+use crate::http::{ApiError, Paging, ValidQuery, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     // Fixed paths before `/products/{id}`.
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 #[into_params(parameter_in = Query)]
 #[allow(non_snake_case)]
 pub struct LenientQuery {
+    /// Read by [`Paging`], as `offset`.
     pub limit: Option<String>,
     pub offset: Option<String>,
     /// Branch for `in_stock_for_branch` / `branch_available_quantity`.
@@ -40,78 +42,42 @@ pub struct LenientQuery {
 }
 
 /// Active categories by name, with `meta`.
-#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200, description = "`{data: [Category], meta: {total, limit, offset}}`")))]
+#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200,
+    description = "`{data: [Category], meta: {total, limit, offset}}`")))]
 #[get("/categories")]
 pub async fn list_categories(
     state: web::Data<AppState>,
-    q: ValidQuery<LenientQuery>,
+    _q: ValidQuery<LenientQuery>,
+    paging: Paging<Lenient>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, offset) = lenient_page(
-        q.0.limit.as_deref(),
-        q.0.offset.as_deref(),
-        state.config.default_limit,
-        state.config.max_limit,
-    )?;
-    let (rows, total) = state.catalog.categories(limit, offset).await?;
+    let (rows, total) = state
+        .catalog
+        .categories(paging.limit, paging.offset)
+        .await?;
     let data: Vec<CategoryDto> = rows.into_iter().map(CategoryDto::from).collect();
-    Ok(respond(
-        StatusCode::OK,
-        &WithMeta {
-            data,
-            meta: Page {
-                total,
-                limit,
-                offset,
-            },
-        },
-    ))
-}
-
-fn base_search(limit: i64, offset: i64) -> ProductSearch {
-    ProductSearch {
-        q: None,
-        category_id: None,
-        branch_id: None,
-        in_stock: false,
-        organic_only: false,
-        min_price: None,
-        max_price: None,
-        sort: SearchSort::NameAsc,
-        limit,
-        offset,
-    }
+    let meta = paging.page(total);
+    Ok(respond(StatusCode::OK, &WithMeta { data, meta }))
 }
 
 /// Active products of a category, by name, with `meta` (an unknown category gives an empty list).
-#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200, description = "`{data: [Product], meta}`")))]
+#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200,
+    description = "`{data: [Product], meta}`")))]
 #[get("/categories/{category_id}/products")]
 pub async fn category_products(
     state: web::Data<AppState>,
     path: web::Path<i64>,
     q: ValidQuery<LenientQuery>,
+    paging: Paging<Lenient>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, offset) = lenient_page(
-        q.0.limit.as_deref(),
-        q.0.offset.as_deref(),
-        state.config.default_limit,
-        state.config.max_limit,
-    )?;
-    let mut search = base_search(limit, offset);
-    search.category_id = Some(path.into_inner());
-    search.branch_id = lenient_id(q.0.branchId.as_deref());
+    let search = ProductSearch {
+        category_id: Some(path.into_inner()),
+        branch_id: lenient_id(q.0.branchId.as_deref()),
+        ..ProductSearch::all(paging.limit, paging.offset)
+    };
     let (rows, total) = state.catalog.search(search).await?;
     let data: Vec<ProductDto> = rows.into_iter().map(ProductDto::from).collect();
-    Ok(respond(
-        StatusCode::OK,
-        &WithMeta {
-            data,
-            meta: Page {
-                total,
-                limit,
-                offset,
-            },
-        },
-    ))
+    let meta = paging.page(total);
+    Ok(respond(StatusCode::OK, &WithMeta { data, meta }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -156,24 +122,17 @@ fn price_param(name: &str, v: Option<&str>, errors: &mut ValidationErrors) -> Op
 }
 
 /// Product search with `meta {total, limit, offset, has_next}`.
-#[utoipa::path(
-    tag = "catalog",
-    params(SearchQuery),
-    responses((status = 200, description = "`{data: [Product], meta: {total, limit, offset, has_next}}`"), (status = 400, body = ErrorEnvelope))
-)]
+#[utoipa::path(tag = "catalog", params(SearchQuery), responses((status = 200,
+    description = "`{data: [Product], meta: {total, limit, offset, has_next}}`"), (status = 400,
+    body = ErrorEnvelope)))]
 #[get("/products/search")]
 pub async fn search_products(
     state: web::Data<AppState>,
     q: ValidQuery<SearchQuery>,
+    paging: Paging<Model<200>>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.0;
-    let (limit, offset) = model_page(
-        q.limit.as_deref(),
-        q.offset.as_deref(),
-        state.config.default_limit,
-        200,
-        state.config.max_limit,
-    )?;
+    let Paging { limit, offset, .. } = paging;
     let mut errors = ValidationErrors::default();
     let min_price = price_param("min_price", q.min_price.as_deref(), &mut errors);
     let max_price = price_param("max_price", q.max_price.as_deref(), &mut errors);
@@ -226,16 +185,17 @@ pub async fn search_products(
 }
 
 /// Newest active products (no meta); `limit` default 10.
-#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200, body = inline(Data<Vec<ProductDto>>))))]
+#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200,
+    body = inline(Data<Vec<ProductDto>>))))]
 #[get("/products/featured")]
 pub async fn featured_products(
     state: web::Data<AppState>,
     q: ValidQuery<LenientQuery>,
+    paging: Paging<Top<10>>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, _) = lenient_page(q.0.limit.as_deref(), None, 10, state.config.max_limit)?;
     let rows = state
         .catalog
-        .featured(limit, lenient_id(q.0.branchId.as_deref()))
+        .featured(paging.limit, lenient_id(q.0.branchId.as_deref()))
         .await?;
     Ok(ok(rows
         .into_iter()
@@ -258,13 +218,15 @@ pub struct AutocompleteDto {
 }
 
 /// Active product names matching `q`, best first; `limit` default 10.
-#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200, body = inline(Data<AutocompleteDto>))))]
+#[utoipa::path(tag = "catalog", params(LenientQuery), responses((status = 200,
+    body = inline(Data<AutocompleteDto>))))]
 #[get("/products/autocomplete")]
 pub async fn autocomplete(
     state: web::Data<AppState>,
     q: ValidQuery<LenientQuery>,
+    paging: Paging<Top<10>>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, _) = lenient_page(q.0.limit.as_deref(), None, 10, state.config.max_limit)?;
+    let limit = paging.limit;
     let text =
         q.0.q
             .map(|s| s.trim().chars().take(100).collect::<String>())

@@ -10,12 +10,12 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::envelope::{Envelope, respond};
 use crate::http::error::confirm_outcome;
 use crate::http::{ApiError, ValidJson, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(preview).service(confirm);

@@ -6,8 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
 use crate::http::{ApiError, ok};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(get_health).service(get_ready);
@@ -34,7 +34,8 @@ pub struct ReadyDto {
 }
 
 /// Liveness: the process serves. Never touches the database; not rate limited.
-#[utoipa::path(tag = "health", responses((status = 200, body = inline(crate::openapi::Data<HealthDto>))))]
+#[utoipa::path(tag = "health", responses((status = 200,
+    body = inline(crate::openapi::Data<HealthDto>))))]
 #[get("")]
 pub async fn get_health() -> HttpResponse {
     ok(HealthDto { status: "ok" })

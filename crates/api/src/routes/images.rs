@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use sha2::{Digest, Sha256};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
 use crate::http::ApiError;
 use crate::openapi::ErrorEnvelope;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(product_image);

@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::rfc3339;
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::{ApiError, ValidJson, created, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(add_payment_token)
@@ -155,8 +155,9 @@ fn parse_card(b: &PaymentTokenBody) -> Result<NewCard, ApiError> {
 
 /// Saves a card for the caller (tokenized at the provider).
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = PaymentTokenBody,
-    responses((status = 201, body = inline(Data<PaymentTokenDto>)), (status = 400, body = ErrorEnvelope),
-    (status = 402, body = ErrorEnvelope, description = "PAYMENT_DECLINED"), (status = 503, body = ErrorEnvelope, description = "PAYMENT_UNAVAILABLE")))]
+    responses((status = 201, body = inline(Data<PaymentTokenDto>)), (status = 400,
+    body = ErrorEnvelope), (status = 402, body = ErrorEnvelope, description = "PAYMENT_DECLINED"),
+    (status = 503, body = ErrorEnvelope, description = "PAYMENT_UNAVAILABLE")))]
 #[post("/payment-tokens")]
 pub async fn add_payment_token(
     state: web::Data<AppState>,
@@ -188,7 +189,8 @@ pub async fn add_payment_token(
 }
 
 /// The caller's saved cards, default first.
-#[utoipa::path(tag = "me", security(("bearer" = [])), responses((status = 200, body = inline(Data<Vec<PaymentTokenDto>>))))]
+#[utoipa::path(tag = "me", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<Vec<PaymentTokenDto>>))))]
 #[get("/payment-tokens")]
 pub async fn list_payment_tokens(
     state: web::Data<AppState>,
@@ -207,7 +209,8 @@ pub struct DeletedDto {
 }
 
 /// Removes a saved card; someone else's is 404 `PAYMENT_TOKEN_NOT_FOUND`.
-#[utoipa::path(tag = "me", security(("bearer" = [])), responses((status = 200, body = inline(Data<DeletedDto>)), (status = 404, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "me", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<DeletedDto>)), (status = 404, body = ErrorEnvelope)))]
 #[delete("/payment-tokens/{id}")]
 pub async fn delete_payment_token(
     state: web::Data<AppState>,

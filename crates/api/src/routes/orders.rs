@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::audit::strict_page;
 use super::auth::rfc3339;
 use super::dto::WithMeta;
-use crate::app::AppState;
 use crate::auth::Authenticated;
-use crate::http::envelope::{Page, respond};
-use crate::http::{ApiError, ValidQuery, ok};
+use crate::http::envelope::respond;
+use crate::http::paging::Strict;
+use crate::http::{ApiError, Paging, ValidQuery, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(list_orders)
@@ -122,30 +122,18 @@ pub struct OrdersQuery {
 pub async fn list_orders(
     state: web::Data<AppState>,
     auth: Authenticated,
-    q: ValidQuery<OrdersQuery>,
+    _q: ValidQuery<OrdersQuery>,
+    // A `Result`, so that authentication (an extractor here) answers first.
+    paging: Result<Paging<Strict>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let (limit, offset) = strict_page(
-        q.0.limit.as_deref(),
-        q.0.offset.as_deref(),
-        state.config.default_limit,
-        state.config.max_limit,
-    )?;
+    let paging = paging?;
     let (rows, total) = state
         .orders
-        .list(auth.principal.user_id, limit, offset)
+        .list(auth.principal.user_id, paging.limit, paging.offset)
         .await?;
     let data: Vec<OrderDto> = rows.into_iter().map(OrderDto::from).collect();
-    Ok(respond(
-        StatusCode::OK,
-        &WithMeta {
-            data,
-            meta: Page {
-                total,
-                limit,
-                offset,
-            },
-        },
-    ))
+    let meta = paging.page(total);
+    Ok(respond(StatusCode::OK, &WithMeta { data, meta }))
 }
 
 /// One of the caller's orders with items, fulfilment details and payment status.

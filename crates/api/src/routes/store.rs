@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::rfc3339;
-use crate::app::AppState;
 use crate::auth::Authenticated;
 use crate::http::{ApiError, ValidJson, ok};
 use crate::openapi::{Data, ErrorEnvelope};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(shipping_info)
@@ -41,12 +41,14 @@ pub async fn shipping_info() -> HttpResponse {
             Policy {
                 key: "delivery",
                 title: "Local delivery",
-                body: "Orders are delivered within 2 business days, subject to branch availability.",
+                body: "Orders are delivered within 2 business days, \
+                       subject to branch availability.",
             },
             Policy {
                 key: "pickup",
                 title: "Pickup",
-                body: "Reserve your order online and pick it up from any open branch within 24 hours.",
+                body: "Reserve your order online and pick it up from any open branch \
+                       within 24 hours.",
             },
             Policy {
                 key: "returns",
@@ -65,7 +67,8 @@ pub struct NotificationsDto {
 }
 
 /// The caller's notifications (none are produced yet).
-#[utoipa::path(tag = "store", security(("bearer" = [])), responses((status = 200, body = inline(Data<NotificationsDto>)), (status = 401, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "store", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<NotificationsDto>)), (status = 401, body = ErrorEnvelope)))]
 #[get("/notifications")]
 pub async fn notifications(_auth: Authenticated) -> HttpResponse {
     ok(NotificationsDto {
@@ -86,7 +89,8 @@ pub struct WishlistDto {
 }
 
 /// The caller's wishlist, newest first.
-#[utoipa::path(tag = "store", security(("bearer" = [])), responses((status = 200, body = inline(Data<WishlistDto>)), (status = 401, body = ErrorEnvelope)))]
+#[utoipa::path(tag = "store", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<WishlistDto>)), (status = 401, body = ErrorEnvelope)))]
 #[get("/wishlist")]
 pub async fn list_wishlist(
     state: web::Data<AppState>,
@@ -112,12 +116,9 @@ pub struct WishlistBody {
 }
 
 /// Adds a product (idempotent); 200 with the entry, as the reference does.
-#[utoipa::path(
-    tag = "store",
-    security(("bearer" = [])),
-    request_body = WishlistBody,
-    responses((status = 200, body = inline(Data<WishlistItemDto>)), (status = 404, body = ErrorEnvelope, description = "PRODUCT_NOT_FOUND"))
-)]
+#[utoipa::path(tag = "store", security(("bearer" = [])), request_body = WishlistBody,
+    responses((status = 200, body = inline(Data<WishlistItemDto>)), (status = 404,
+    body = ErrorEnvelope, description = "PRODUCT_NOT_FOUND")))]
 #[post("/wishlist")]
 pub async fn add_wishlist(
     state: web::Data<AppState>,
@@ -154,7 +155,8 @@ pub struct RemovedDto {
 }
 
 /// Removes a product: `{removed: false}` when it was not there.
-#[utoipa::path(tag = "store", security(("bearer" = [])), responses((status = 200, body = inline(Data<RemovedDto>))))]
+#[utoipa::path(tag = "store", security(("bearer" = [])), responses((status = 200,
+    body = inline(Data<RemovedDto>))))]
 #[delete("/wishlist/{product_id}")]
 pub async fn remove_wishlist(
     state: web::Data<AppState>,

@@ -76,7 +76,8 @@ impl SearchSort {
                 return Err(FieldError::new(
                     &["query", field],
                     "enum",
-                    "Input should be 'price', 'price_desc', 'name', 'name_desc', 'date' or 'relevance'",
+                    "Input should be 'price', 'price_desc', 'name', 'name_desc', 'date' or \
+                     'relevance'",
                 ));
             }
         })
@@ -98,6 +99,24 @@ pub struct ProductSearch {
     pub sort: SearchSort,
     pub limit: i64,
     pub offset: i64,
+}
+
+impl ProductSearch {
+    /// Every active product, by name: no text, no filter.
+    pub fn all(limit: i64, offset: i64) -> Self {
+        ProductSearch {
+            q: None,
+            category_id: None,
+            branch_id: None,
+            in_stock: false,
+            organic_only: false,
+            min_price: None,
+            max_price: None,
+            sort: SearchSort::NameAsc,
+            limit,
+            offset,
+        }
+    }
 }
 
 /// A display name: 2..`max` characters of letters (any script), digits, spaces and common
@@ -223,5 +242,25 @@ pub struct ProductPatch {
 impl ProductPatch {
     pub fn is_empty(&self) -> bool {
         *self == ProductPatch::default()
+    }
+
+    /// The old-price rule for `current` once this patch is applied.
+    pub fn check_prices(&self, current: &Product) -> Result<(), FieldError> {
+        check_old_price(
+            self.price.unwrap_or(current.price),
+            self.old_price.unwrap_or(current.old_price),
+        )
+    }
+}
+
+/// A struck-through "old price" must be above the price.
+pub fn check_old_price(price: Money, old_price: Option<Money>) -> Result<(), FieldError> {
+    match old_price {
+        Some(old) if old <= price => Err(FieldError::new(
+            &["old_price"],
+            "value_error",
+            "old_price must be greater than price",
+        )),
+        _ => Ok(()),
     }
 }

@@ -2,10 +2,10 @@
 
 use async_trait::async_trait;
 
+use super::error::CatalogError;
 use super::models::{
     Category, CategoryPatch, NewCategory, NewProduct, ProductPatch, ProductSearch, ProductView,
 };
-use crate::DomainError;
 use crate::audit::AuditEntry;
 
 /// Categories and products. Every write is one transaction that also writes the given audit
@@ -19,78 +19,79 @@ pub trait CatalogStore: Send + Sync {
         &self,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Category>, i64), DomainError>;
+    ) -> Result<(Vec<Category>, i64), CatalogError>;
 
     /// Products matching the search (active products of any category), and the total.
     async fn search_products(
         &self,
         search: ProductSearch,
-    ) -> Result<(Vec<ProductView>, i64), DomainError>;
+    ) -> Result<(Vec<ProductView>, i64), CatalogError>;
 
     /// The product, active or not, with its availability (at `branch` when given).
     async fn product(
         &self,
         id: i64,
         branch: Option<i64>,
-    ) -> Result<Option<ProductView>, DomainError>;
+    ) -> Result<Option<ProductView>, CatalogError>;
 
     /// Newest active products.
     async fn featured(
         &self,
         limit: i64,
         branch: Option<i64>,
-    ) -> Result<Vec<ProductView>, DomainError>;
+    ) -> Result<Vec<ProductView>, CatalogError>;
 
     /// Active products whose name matches `q` (best matches first), as `(id, name)`.
     async fn autocomplete(
         &self,
         q: Option<String>,
         limit: i64,
-    ) -> Result<Vec<(i64, String)>, DomainError>;
+    ) -> Result<Vec<(i64, String)>, CatalogError>;
 
-    /// Errors: `Conflict(DUPLICATE_CATEGORY)`.
+    /// Errors: `DuplicateCategory`.
     async fn create_category(
         &self,
         new: NewCategory,
         audit: AuditEntry,
-    ) -> Result<Category, DomainError>;
+    ) -> Result<Category, CatalogError>;
 
-    /// Errors: `NotFound`, `Conflict(DUPLICATE_CATEGORY)`.
+    /// Errors: `CategoryNotFound`, `DuplicateCategory`.
     async fn update_category(
         &self,
         id: i64,
         patch: CategoryPatch,
         audit: AuditEntry,
-    ) -> Result<Category, DomainError>;
+    ) -> Result<Category, CatalogError>;
 
-    /// Errors: `NotFound`.
+    /// Errors: `CategoryNotFound`.
     async fn set_category_active(
         &self,
         id: i64,
         active: bool,
         audit: AuditEntry,
-    ) -> Result<Category, DomainError>;
+    ) -> Result<Category, CatalogError>;
 
-    /// Errors: `NotFound` (category), `Conflict(DUPLICATE_SKU)`.
+    /// Errors: `CategoryNotFound`, `DuplicateSku`.
     async fn create_product(
         &self,
         new: NewProduct,
         audit: AuditEntry,
-    ) -> Result<ProductView, DomainError>;
+    ) -> Result<ProductView, CatalogError>;
 
-    /// Errors: `NotFound` (product or category), `Conflict(DUPLICATE_SKU)`.
+    /// Errors: `ProductNotFound`, `CategoryNotFound`, `DuplicateSku`, `Validation` when the
+    /// patched product's old price would not be above its price (checked under the row lock).
     async fn update_product(
         &self,
         id: i64,
         patch: ProductPatch,
         audit: AuditEntry,
-    ) -> Result<ProductView, DomainError>;
+    ) -> Result<ProductView, CatalogError>;
 
-    /// Errors: `NotFound`.
+    /// Errors: `ProductNotFound`.
     async fn set_product_active(
         &self,
         id: i64,
         active: bool,
         audit: AuditEntry,
-    ) -> Result<ProductView, DomainError>;
+    ) -> Result<ProductView, CatalogError>;
 }

@@ -4,14 +4,13 @@ use std::sync::Arc;
 
 use tracing::instrument;
 
+use super::error::CatalogError;
 use super::models::{
     Category, CategoryPatch, NewCategory, NewProduct, ProductPatch, ProductSearch, ProductView,
+    check_old_price,
 };
 use super::ports::CatalogStore;
-use crate::DomainError;
 use crate::audit::{AuditEntry, AuditTarget, RequestContext};
-
-pub type CatalogError = DomainError;
 
 /// Browsing and running the catalog.
 pub struct CatalogService {
@@ -27,7 +26,7 @@ impl CatalogService {
         &self,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Category>, i64), DomainError> {
+    ) -> Result<(Vec<Category>, i64), CatalogError> {
         self.store.list_categories(limit, offset).await
     }
 
@@ -35,11 +34,11 @@ impl CatalogService {
     pub async fn search(
         &self,
         search: ProductSearch,
-    ) -> Result<(Vec<ProductView>, i64), DomainError> {
+    ) -> Result<(Vec<ProductView>, i64), CatalogError> {
         if let (Some(min), Some(max)) = (search.min_price, search.max_price)
             && min > max
         {
-            return Err(DomainError::invalid(crate::FieldError::new(
+            return Err(CatalogError::invalid(crate::FieldError::new(
                 &["query", "min_price"],
                 "value_error",
                 "min_price must not exceed max_price",
@@ -49,10 +48,10 @@ impl CatalogService {
     }
 
     /// An active product; inactive and missing ones are both "not found".
-    pub async fn product(&self, id: i64, branch: Option<i64>) -> Result<ProductView, DomainError> {
+    pub async fn product(&self, id: i64, branch: Option<i64>) -> Result<ProductView, CatalogError> {
         match self.store.product(id, branch).await? {
             Some(p) if p.product.is_active => Ok(p),
-            _ => Err(DomainError::not_found("NOT_FOUND", "Product not found")),
+            _ => Err(CatalogError::ProductNotFound),
         }
     }
 
@@ -60,7 +59,7 @@ impl CatalogService {
         &self,
         limit: i64,
         branch: Option<i64>,
-    ) -> Result<Vec<ProductView>, DomainError> {
+    ) -> Result<Vec<ProductView>, CatalogError> {
         self.store.featured(limit, branch).await
     }
 
@@ -68,7 +67,7 @@ impl CatalogService {
         &self,
         q: Option<String>,
         limit: i64,
-    ) -> Result<Vec<(i64, String)>, DomainError> {
+    ) -> Result<Vec<(i64, String)>, CatalogError> {
         self.store.autocomplete(q, limit).await
     }
 
@@ -77,7 +76,7 @@ impl CatalogService {
         &self,
         new: NewCategory,
         ctx: &RequestContext,
-    ) -> Result<Category, DomainError> {
+    ) -> Result<Category, CatalogError> {
         let audit = AuditEntry::new(ctx, "category", AuditTarget::Created, "CREATE");
         self.store.create_category(new, audit).await
     }
@@ -88,7 +87,7 @@ impl CatalogService {
         id: i64,
         patch: CategoryPatch,
         ctx: &RequestContext,
-    ) -> Result<Category, DomainError> {
+    ) -> Result<Category, CatalogError> {
         let audit = AuditEntry::new(ctx, "category", AuditTarget::Id(id), "UPDATE");
         self.store.update_category(id, patch, audit).await
     }
@@ -99,7 +98,7 @@ impl CatalogService {
         id: i64,
         active: bool,
         ctx: &RequestContext,
-    ) -> Result<Category, DomainError> {
+    ) -> Result<Category, CatalogError> {
         let action = if active { "ACTIVATE" } else { "DEACTIVATE" };
         let audit = AuditEntry::new(ctx, "category", AuditTarget::Id(id), action);
         self.store.set_category_active(id, active, audit).await
@@ -110,10 +109,16 @@ impl CatalogService {
         &self,
         new: NewProduct,
         ctx: &RequestContext,
-    ) -> Result<ProductView, DomainError> {
-        check_old_price(Some(new.price), new.old_price)?;
+    ) -> Result<ProductView, CatalogError> {
+        check_old_price(new.price, new.old_price).map_err(CatalogError::invalid)?;
         let audit = AuditEntry::new(ctx, "product", AuditTarget::Created, "CREATE");
-        self.store.create_product(new, audit).await
+        self.store
+            .create_product(new, audit)
+            .await
+            .map_err(|e| match e {
+                CatalogError::DuplicateSku { .. } => CatalogError::DuplicateSku { on_create: true },
+                other => other,
+            })
     }
 
     #[instrument(skip_all)]
@@ -122,9 +127,11 @@ impl CatalogService {
         id: i64,
         patch: ProductPatch,
         ctx: &RequestContext,
-    ) -> Result<ProductView, DomainError> {
-        if let Some(Some(old)) = patch.old_price {
-            check_old_price(patch.price, Some(old))?;
+    ) -> Result<ProductView, CatalogError> {
+        // Refused before the store when the patch alone breaks the rule; the store checks the
+        // patched product under its row lock.
+        if let Some(price) = patch.price {
+            check_old_price(price, patch.old_price.flatten()).map_err(CatalogError::invalid)?;
         }
         let audit = AuditEntry::new(ctx, "product", AuditTarget::Id(id), "UPDATE");
         self.store.update_product(id, patch, audit).await
@@ -136,25 +143,10 @@ impl CatalogService {
         id: i64,
         active: bool,
         ctx: &RequestContext,
-    ) -> Result<ProductView, DomainError> {
+    ) -> Result<ProductView, CatalogError> {
         let action = if active { "ACTIVATE" } else { "DEACTIVATE" };
         let audit = AuditEntry::new(ctx, "product", AuditTarget::Id(id), action);
         self.store.set_product_active(id, active, audit).await
-    }
-}
-
-/// A struck-through "old price" must be above the price.
-fn check_old_price(
-    price: Option<crate::Money>,
-    old: Option<crate::Money>,
-) -> Result<(), DomainError> {
-    match (price, old) {
-        (Some(p), Some(o)) if o <= p => Err(DomainError::invalid(crate::FieldError::new(
-            &["old_price"],
-            "value_error",
-            "old_price must be greater than price",
-        ))),
-        _ => Ok(()),
     }
 }
 
@@ -167,16 +159,10 @@ mod tests {
 
     fn search(min: Option<i64>, max: Option<i64>) -> ProductSearch {
         ProductSearch {
-            q: None,
-            category_id: None,
-            branch_id: None,
-            in_stock: false,
-            organic_only: false,
             min_price: min.map(Money),
             max_price: max.map(Money),
             sort: SearchSort::Relevance,
-            limit: 10,
-            offset: 0,
+            ..ProductSearch::all(10, 0)
         }
     }
 
@@ -185,7 +171,7 @@ mod tests {
         let svc = CatalogService::new(Arc::new(MockCatalogStore::new()));
         assert!(matches!(
             svc.search(search(Some(500), Some(100))).await,
-            Err(DomainError::Validation(_))
+            Err(CatalogError::Validation(_))
         ));
     }
 
@@ -219,7 +205,7 @@ mod tests {
         let svc = CatalogService::new(Arc::new(store));
         assert!(matches!(
             svc.product(1, None).await,
-            Err(DomainError::NotFound { .. })
+            Err(CatalogError::ProductNotFound)
         ));
     }
 
@@ -241,7 +227,7 @@ mod tests {
         };
         assert!(matches!(
             svc.create_product(new, &RequestContext::default()).await,
-            Err(DomainError::Validation(_))
+            Err(CatalogError::Validation(_))
         ));
     }
 }

@@ -294,6 +294,13 @@ impl From<&User> for Principal {
     }
 }
 
+/// Access or refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

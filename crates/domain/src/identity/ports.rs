@@ -3,8 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::models::{Email, PasswordHash, Role, User, UserId};
-use super::service::TokenKind;
+use super::models::{Email, PasswordHash, Role, TokenKind, User, UserId};
 use crate::InfraError;
 use crate::audit::AuditEntry;
 

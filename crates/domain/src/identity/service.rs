@@ -8,18 +8,11 @@ use serde_json::json;
 use tracing::instrument;
 
 use super::models::{
-    Email, FullName, LoginPassword, NewPassword, Phone, Principal, Role, User, UserId,
+    Email, FullName, LoginPassword, NewPassword, Phone, Principal, Role, TokenKind, User, UserId,
 };
 use super::ports::{IdentityStore, NewUser, PasswordHasher, StoreError};
 use crate::InfraError;
 use crate::audit::{AuditEntry, AuditTarget, RequestContext};
-
-/// Access or refresh token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    Access,
-    Refresh,
-}
 
 /// What the edge learned from a token whose signature and expiry it already checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
