@@ -165,33 +165,42 @@ impl InventoryStore for PgInventoryStore {
         change: InventoryChange,
         audit_entry: AuditEntry,
     ) -> Result<InventoryItem, DomainError> {
-        self.db.transaction(async |conn| {
-            let (available, reserved, reorder): (i32, i32, i32) = inventory::table
-                .find(id)
-                .for_update()
-                .select((inventory::available_quantity, inventory::reserved_quantity, inventory::reorder_point))
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(|| DomainError::not_found("NOT_FOUND", "Inventory not found"))?;
-            let (a, r, p) = change.apply(available, reserved, reorder)?;
-            diesel::update(inventory::table.find(id))
-                .set((
-                    inventory::available_quantity.eq(a),
-                    inventory::reserved_quantity.eq(r),
-                    inventory::reorder_point.eq(p),
-                    inventory::updated_at.eq(Utc::now()),
-                ))
-                .execute(conn)
-                .await?;
-            let it = load_item(conn, id).await?;
-            let old = json!({"available_quantity": available, "reserved_quantity": reserved, "reorder_point": reorder});
-            let entry = audit_entry
-                .with_change(Some(old), Some(figures(&it)))
-                .context(json!({"branch_id": it.branch_id, "product_id": it.product_id}));
-            audit::insert(conn, &entry, None).await?;
-            Ok::<_, Tx<DomainError>>(it)
-        })
-        .await
+        self.db
+            .transaction(async |conn| {
+                let (available, reserved, reorder): (i32, i32, i32) = inventory::table
+                    .find(id)
+                    .for_update()
+                    .select((
+                        inventory::available_quantity,
+                        inventory::reserved_quantity,
+                        inventory::reorder_point,
+                    ))
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(|| DomainError::not_found("NOT_FOUND", "Inventory not found"))?;
+                let (a, r, p) = change.apply(available, reserved, reorder)?;
+                diesel::update(inventory::table.find(id))
+                    .set((
+                        inventory::available_quantity.eq(a),
+                        inventory::reserved_quantity.eq(r),
+                        inventory::reorder_point.eq(p),
+                        inventory::updated_at.eq(Utc::now()),
+                    ))
+                    .execute(conn)
+                    .await?;
+                let it = load_item(conn, id).await?;
+                let old = json!({
+                    "available_quantity": available,
+                    "reserved_quantity": reserved,
+                    "reorder_point": reorder,
+                });
+                let entry = audit_entry
+                    .with_change(Some(old), Some(figures(&it)))
+                    .context(json!({"branch_id": it.branch_id, "product_id": it.product_id}));
+                audit::insert(conn, &entry, None).await?;
+                Ok::<_, Tx<DomainError>>(it)
+            })
+            .await
     }
 }

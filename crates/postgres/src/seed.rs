@@ -265,7 +265,8 @@ fn staple_row(
 
 /// Stock of every product at every branch (more at the warehouse, `$1`).
 const STOCK_EVERY_BRANCH: &str = "\
-INSERT INTO inventory (product_id, branch_id, available_quantity, reserved_quantity, reorder_point) \
+INSERT INTO inventory \
+       (product_id, branch_id, available_quantity, reserved_quantity, reorder_point) \
 SELECT p.id, b.id, \
        ((p.id * 2654435761 + b.id * 40503) % 1000003) % 120 \
        + CASE WHEN b.id = $1 THEN 40 ELSE 0 END, 0, 10 \
@@ -290,12 +291,20 @@ ON CONFLICT (branch_id, day_of_week, start_time) DO NOTHING";
 /// categories (SKU `GEN-nnnnnnn`, so re-running adds nothing).
 const GENERATE_PRODUCTS: &str = "\
 WITH words AS (SELECT \
-    ARRAY['Fresh','Organic','Classic','Premium','Light','Spicy','Sweet','Smoked','Crunchy','Creamy','Golden','Wild','Rustic','Natural','Family','Mini','Extra','Home-style','Roasted','Zesty'] AS adj, \
-    ARRAY['טרי','אורגני','קלאסי','פרימיום','לייט','חריף','מתוק','מעושן','פריך','קרמי','זהוב','בר','כפרי','טבעי','משפחתי','מיני','אקסטרה','ביתי','קלוי','חמצמץ'] AS adj_he, \
-    ARRAY['Tomato Sauce','Cheese','Cookies','Crackers','Granola Bar','Hummus','Salad','Juice','Yogurt','Soup','Noodles','Rice Cakes','Olives','Pickles','Muffins','Pretzels','Coffee','Tea','Lentils','Dates'] AS noun, \
-    ARRAY['רוטב עגבניות','גבינה','עוגיות','קרקרים','חטיף גרנולה','חומוס','סלט','מיץ','יוגורט','מרק','אטריות','פריכיות','זיתים','חמוצים','מאפינס','בייגלה','קפה','תה','עדשים','תמרים'] AS noun_he, \
+    ARRAY['Fresh','Organic','Classic','Premium','Light','Spicy','Sweet','Smoked','Crunchy', \
+      'Creamy','Golden','Wild','Rustic','Natural','Family','Mini','Extra','Home-style', \
+      'Roasted','Zesty'] AS adj, \
+    ARRAY['טרי','אורגני','קלאסי','פרימיום','לייט','חריף','מתוק','מעושן','פריך','קרמי','זהוב', \
+      'בר','כפרי','טבעי','משפחתי','מיני','אקסטרה','ביתי','קלוי','חמצמץ'] AS adj_he, \
+    ARRAY['Tomato Sauce','Cheese','Cookies','Crackers','Granola Bar','Hummus','Salad','Juice', \
+      'Yogurt','Soup','Noodles','Rice Cakes','Olives','Pickles','Muffins','Pretzels','Coffee', \
+      'Tea','Lentils','Dates'] AS noun, \
+    ARRAY['רוטב עגבניות','גבינה','עוגיות','קרקרים','חטיף גרנולה','חומוס','סלט','מיץ','יוגורט', \
+      'מרק','אטריות','פריכיות','זיתים','חמוצים','מאפינס','בייגלה','קפה','תה','עדשים', \
+      'תמרים'] AS noun_he, \
     (SELECT array_agg(id ORDER BY id) FROM categories) AS cats) \
-INSERT INTO products (name, sku, category_id, price, unit, description, bin_location, is_organic) \
+INSERT INTO products \
+       (name, sku, category_id, price, unit, description, bin_location, is_organic) \
 SELECT adj[1 + i % 20] || ' ' || noun[1 + (i / 20) % 20] || ' ' || i, \
        'GEN-' || lpad(i::text, 7, '0'), \
        cats[1 + i % array_length(cats, 1)], \
