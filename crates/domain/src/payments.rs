@@ -32,7 +32,8 @@ impl fmt::Debug for CardInput {
     }
 }
 
-fn luhn_ok(digits: &str) -> bool {
+/// Whether `digits` (ASCII digits only) pass the Luhn check every card number carries.
+pub fn luhn_ok(digits: &str) -> bool {
     let mut sum = 0;
     for (i, c) in digits.chars().rev().enumerate() {
         let mut d = c.to_digit(10).unwrap_or(0);

@@ -146,24 +146,12 @@ fn form(body: &Bytes) -> HashMap<String, String> {
         .collect()
 }
 
-fn luhn(digits: &str) -> bool {
-    let mut sum = 0;
-    for (i, c) in digits.chars().rev().enumerate() {
-        let mut d = c.to_digit(10).unwrap_or(0);
-        if i % 2 == 1 {
-            d *= 2;
-            if d > 9 {
-                d -= 9;
-            }
-        }
-        sum += d;
-    }
-    sum % 10 == 0
-}
-
 fn create_payment_method(sim: &mut Sim, f: &HashMap<String, String>) -> (u16, Value) {
     let number = f.get("card[number]").cloned().unwrap_or_default();
-    if number.len() < 12 || !number.chars().all(|c| c.is_ascii_digit()) || !luhn(&number) {
+    if number.len() < 12
+        || !number.chars().all(|c| c.is_ascii_digit())
+        || !mami_domain::payments::luhn_ok(&number)
+    {
         return (
             402,
             json!({"error": {
