@@ -4,17 +4,19 @@ use async_trait::async_trait;
 
 use super::{NewStockRequest, Review, StockRequest, StockRequestError, StockRequestFilter};
 use crate::audit::{AuditEntry, RequestContext};
+use crate::identity::UserId;
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait StockRequestStore: Send + Sync {
     /// One transaction: checks that the branch holds an inventory row of the product, files
-    /// the request (PENDING, `requested_quantity` = `quantity`, filed by `audit`'s actor) and
+    /// the request (PENDING, `requested_quantity` = `quantity`, filed by `requester`) and
     /// writes `audit` (its target is the new request).
     /// Errors: `NoInventoryRow`.
     async fn create(
         &self,
         new: NewStockRequest,
+        requester: UserId,
         audit: AuditEntry,
     ) -> Result<StockRequest, StockRequestError>;
 

@@ -10,6 +10,7 @@ use super::{
     StockRequestFilter, StockRequestStore,
 };
 use crate::audit::{AuditEntry, AuditTarget, RequestContext};
+use crate::identity::UserId;
 
 pub struct StockRequestService {
     store: Arc<dyn StockRequestStore>,
@@ -20,11 +21,12 @@ impl StockRequestService {
         Self { store }
     }
 
-    /// Files a request as the caller (audited `stock_request/CREATE`).
+    /// Files a request for `requester` (audited `stock_request/CREATE`).
     #[instrument(skip_all)]
     pub async fn create(
         &self,
         new: NewStockRequest,
+        requester: UserId,
         ctx: &RequestContext,
     ) -> Result<StockRequest, StockRequestError> {
         let audit = AuditEntry::new(ctx, "stock_request", AuditTarget::Created, "CREATE")
@@ -34,7 +36,7 @@ impl StockRequestService {
                 "quantity": new.quantity,
                 "request_type": new.request_type.as_str(),
             }));
-        self.store.create(new, audit).await
+        self.store.create(new, requester, audit).await
     }
 
     pub async fn list(
@@ -80,7 +82,6 @@ impl StockRequestService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::identity::UserId;
     use crate::stock_requests::{MockStockRequestStore, RequestStatus, RequestType};
 
     fn request(id: i64, status: RequestStatus) -> StockRequest {
@@ -144,15 +145,16 @@ mod tests {
         let mut store = MockStockRequestStore::new();
         store
             .expect_create()
-            .withf(|new, audit| {
-                audit.action == "CREATE"
+            .withf(|new, requester, audit| {
+                *requester == UserId(2)
+                    && audit.action == "CREATE"
                     && audit.target == AuditTarget::Created
                     && audit.actor == Some(UserId(2))
                     && audit.new_value.as_ref().map(|v| v["quantity"].clone())
                         == Some(json!(new.quantity))
             })
             .times(1)
-            .returning(|_, _| Ok(request(1, RequestStatus::Pending)));
+            .returning(|_, _, _| Ok(request(1, RequestStatus::Pending)));
         let svc = StockRequestService::new(Arc::new(store));
         let new = NewStockRequest {
             branch_id: 1,
@@ -161,7 +163,7 @@ mod tests {
             request_type: RequestType::AddQuantity,
         };
         let ctx = RequestContext::default().with_actor(UserId(2));
-        assert!(svc.create(new, &ctx).await.is_ok());
+        assert!(svc.create(new, UserId(2), &ctx).await.is_ok());
     }
 
     #[tokio::test]
