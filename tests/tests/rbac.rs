@@ -20,6 +20,7 @@ enum Access {
 
 const BACK_OFFICE: &[Role] = &[Role::Manager, Role::Admin];
 const ADMIN_ONLY: &[Role] = &[Role::Admin];
+const STAFF: &[Role] = &[Role::Employee, Role::Manager, Role::Admin];
 
 /// (method, path, access). Paths use `{id}`-style parameters exactly as in the document.
 const ROUTES: &[(&str, &str, Access)] = &[
@@ -100,6 +101,30 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/branches", Access::Public),
     ("GET", "/api/v1/branches/delivery-source", Access::Public),
     ("GET", "/api/v1/delivery-slots", Access::Public),
+    ("POST", "/api/v1/stock-requests", Access::Roles(STAFF)),
+    ("GET", "/api/v1/stock-requests/my", Access::Roles(STAFF)),
+    (
+        "GET",
+        "/api/v1/stock-requests/admin",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "GET",
+        "/api/v1/stock-requests/admin/{id}",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/stock-requests/admin/{id}/resolve",
+        Access::Roles(BACK_OFFICE),
+    ),
+    (
+        "PATCH",
+        "/api/v1/stock-requests/admin/bulk-review",
+        Access::Roles(BACK_OFFICE),
+    ),
+    ("GET", "/api/v1/ops/stock-requests", Access::Roles(STAFF)),
+    ("POST", "/api/v1/ops/stock-requests", Access::Roles(STAFF)),
     ("GET", "/api/v1/admin/audit", Access::Roles(BACK_OFFICE)),
     (
         "POST",

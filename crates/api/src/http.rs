@@ -11,5 +11,5 @@ pub mod rate_limit;
 
 pub use envelope::{created, ok};
 pub use error::ApiError;
-pub use extract::{ValidJson, ValidQuery};
+pub use extract::{JsonOrEmpty, ValidJson, ValidQuery};
 pub use paging::Paging;

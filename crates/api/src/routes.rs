@@ -15,6 +15,7 @@ pub mod health;
 pub mod images;
 pub mod me;
 pub mod orders;
+pub mod stock_requests;
 pub mod store;
 
 use mami_domain::identity::Role;
@@ -25,6 +26,9 @@ use crate::auth::require_roles;
 
 /// Roles of the back office (MANAGER and ADMIN).
 pub const BACK_OFFICE: &[Role] = &[Role::Manager, Role::Admin];
+
+/// Every staff role (EMPLOYEE, MANAGER and ADMIN).
+pub const STAFF: &[Role] = &[Role::Employee, Role::Manager, Role::Admin];
 
 /// Every `/api/v1` route.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -38,6 +42,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(scope("/checkout").configure(checkout::configure))
         .service(scope("/orders").configure(orders::configure))
         .configure(branches::configure)
+        .service(
+            scope("/stock-requests")
+                .wrap(actix_web::middleware::from_fn(require_roles(STAFF)))
+                .configure(stock_requests::configure),
+        )
+        .service(
+            scope("/ops")
+                .wrap(actix_web::middleware::from_fn(require_roles(STAFF)))
+                .configure(stock_requests::configure_ops),
+        )
         .service(
             scope("/admin")
                 .wrap(actix_web::middleware::from_fn(require_roles(BACK_OFFICE)))

@@ -17,12 +17,13 @@ use mami_domain::payment_tokens::PaymentTokenService;
 use mami_domain::payments::PaymentProvider;
 use mami_domain::reconciler::Reconciler;
 use mami_domain::settings::{SettingsDefaults, SettingsService};
+use mami_domain::stock_requests::StockRequestService;
 use mami_domain::wishlist::WishlistStore;
 use mami_payments::{HttpPaymentProvider, ProviderConfig};
 use mami_postgres::{
     Database, PgAuditLog, PgBranchStore, PgCartStore, PgCatalogStore, PgCheckoutStore,
     PgIdentityStore, PgInventoryStore, PgOrderStore, PgPaymentTokenStore, PgReconcileStore,
-    PgRevenueReport, PgSettingsStore, PgUserDirectory, PgWishlistStore,
+    PgRevenueReport, PgSettingsStore, PgStockRequestStore, PgUserDirectory, PgWishlistStore,
 };
 
 use crate::auth::jwt::TokenIssuer;
@@ -47,6 +48,7 @@ pub struct AppState {
     pub payment_tokens: PaymentTokenService,
     pub checkout: CheckoutService,
     pub orders: OrderService,
+    pub stock_requests: StockRequestService,
     pub reconciler: Reconciler,
 }
 
@@ -107,6 +109,9 @@ impl AppState {
                 config.delivery_source_branch_id,
             ),
             inventory: InventoryService::new(Arc::new(PgInventoryStore::new(db.clone()))),
+            stock_requests: StockRequestService::new(Arc::new(PgStockRequestStore::new(
+                db.clone(),
+            ))),
             settings: SettingsService::new(Arc::new(PgSettingsStore::new(db.clone())), defaults),
             users: UserAdminService::new(Arc::new(PgUserDirectory::new(db.clone()))),
             revenue: Arc::new(PgRevenueReport::new(db.clone())),

@@ -1,7 +1,8 @@
-//! PostgreSQL enum types used by orders, payments and idempotency keys, and their mapping to
-//! the domain's statuses.
+//! PostgreSQL enum types used by orders, payments, idempotency keys and stock requests, and
+//! their mapping to the domain's statuses.
 
 use mami_domain::orders::{Fulfillment, OrderStatus, PaymentStatus, PickedStatus};
+use mami_domain::stock_requests::{RequestStatus, RequestType};
 
 /// A database enum with the same variants as a domain enum, and `From` both ways.
 macro_rules! db_enum {
@@ -56,6 +57,18 @@ db_enum! {
     #[ExistingTypePath = "crate::schema::sql_types::PickedStatus"]
     #[DbValueStyle = "UPPERCASE"]
     pub enum DbPickedStatus mirrors PickedStatus { Pending, Picked, Missing }
+}
+
+db_enum! {
+    #[ExistingTypePath = "crate::schema::sql_types::StockRequestType"]
+    #[DbValueStyle = "SCREAMING_SNAKE_CASE"]
+    pub enum DbRequestType mirrors RequestType { SetQuantity, AddQuantity }
+}
+
+db_enum! {
+    #[ExistingTypePath = "crate::schema::sql_types::StockRequestStatus"]
+    #[DbValueStyle = "UPPERCASE"]
+    pub enum DbRequestStatus mirrors RequestStatus { Pending, Approved, Rejected }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel_derive_enum::DbEnum)]

@@ -23,6 +23,7 @@ mod seed_data;
 mod settings;
 mod sql;
 mod stock;
+mod stock_requests;
 mod users;
 mod wishlist;
 
@@ -47,6 +48,7 @@ pub use payment_tokens::PgPaymentTokenStore;
 pub use reconcile::PgReconcileStore;
 pub use revenue::PgRevenueReport;
 pub use settings::PgSettingsStore;
+pub use stock_requests::PgStockRequestStore;
 pub use users::PgUserDirectory;
 pub use wishlist::PgWishlistStore;
 

@@ -33,6 +33,14 @@ pub mod sql_types {
     #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
     #[diesel(postgres_type(name = "idempotency_status"))]
     pub struct IdempotencyStatus;
+
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "stock_request_type"))]
+    pub struct StockRequestType;
+
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "stock_request_status"))]
+    pub struct StockRequestStatus;
 }
 
 diesel::table! {
@@ -203,7 +211,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_delivery_details,
     order_pickup_details,
     payments,
-    idempotency_keys
+    idempotency_keys,
+    stock_requests
 );
 
 diesel::table! {
@@ -351,3 +360,27 @@ diesel::table! {
 }
 
 diesel::joinable!(order_items -> orders (order_id));
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::{StockRequestStatus, StockRequestType};
+
+    stock_requests (id) {
+        id -> Int8,
+        branch_id -> Int8,
+        product_id -> Int8,
+        quantity -> Int4,
+        requested_quantity -> Int4,
+        request_type -> StockRequestType,
+        status -> StockRequestStatus,
+        actor_user_id -> Int8,
+        reviewed_by -> Nullable<Int8>,
+        reviewed_at -> Nullable<Timestamptz>,
+        rejection_reason -> Nullable<Varchar>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(stock_requests -> branches (branch_id));
+diesel::joinable!(stock_requests -> products (product_id));

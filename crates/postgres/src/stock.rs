@@ -1,8 +1,8 @@
 //! A branch's inventory rows under lock: the one function that locks the rows of some products
 //! (in ascending id order, so that concurrent lockers never deadlock), and the writing of the
 //! figures the domain decided (`mami_domain::inventory::{take, restore}`) with their audit
-//! rows, one statement each. Checkout, decline and cancel use it; so will stock requests and
-//! picking.
+//! rows, one statement each. Checkout, decline, cancel and stock-request approvals use it; so
+//! will picking.
 
 use chrono::Utc;
 use diesel::prelude::*;

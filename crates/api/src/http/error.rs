@@ -11,8 +11,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 mod checkout;
+mod stock_requests;
 
 pub use checkout::confirm_outcome;
+pub use stock_requests::bulk_failure;
 
 /// Fixed messages for plain HTTP errors, as the reference words them.
 pub fn http_message(status: StatusCode) -> &'static str {

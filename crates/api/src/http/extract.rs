@@ -1,7 +1,8 @@
 //! Body and query extractors that answer every malformed input in the error envelope:
 //! 415 for a non-JSON body, 400 `HTTP_400` for malformed JSON, 400 `BAD_REQUEST` for a
-//! `null` body, and 400 `VALIDATION_ERROR` with `details.errors[] {loc, msg, type}` for
-//! wrong types, missing fields and unknown fields (in bodies and query strings alike).
+//! `null` body (or, with [`JsonOrEmpty`], the errors of `{}`), and 400 `VALIDATION_ERROR`
+//! with `details.errors[] {loc, msg, type}` for wrong types, missing fields and unknown
+//! fields (in bodies and query strings alike).
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -20,6 +21,11 @@ pub const MAX_JSON_BYTES: usize = 256 * 1024;
 /// A JSON body deserialised into `T` (which should `deny_unknown_fields`).
 #[derive(Debug)]
 pub struct ValidJson<T>(pub T);
+
+/// A JSON body deserialised into `T` like [`ValidJson`], except that `null` reads as `{}` (the
+/// reference's routes that parsed `get_json() or {}`), so it fails on the missing fields.
+#[derive(Debug)]
+pub struct JsonOrEmpty<T>(pub T);
 
 /// A query string deserialised into `T` (which should `deny_unknown_fields`).
 #[derive(Debug)]
@@ -111,30 +117,54 @@ pub fn from_query_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     })
 }
 
+/// The request's JSON body as a value: 415 without a JSON content type, 413 when too large,
+/// 400 `HTTP_400` when malformed.
+fn json_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<serde_json::Value, ApiError>> {
+    let json = is_json(req);
+    let bytes = Bytes::from_request(req, payload);
+    Box::pin(async move {
+        if !json {
+            return Err(ApiError::http(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        }
+        let bytes = bytes.await.map_err(|e| {
+            if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::http(StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                ApiError::http(StatusCode::BAD_REQUEST)
+            }
+        })?;
+        if bytes.len() > MAX_JSON_BYTES {
+            return Err(ApiError::http(StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        serde_json::from_slice(&bytes).map_err(|_| ApiError::http(StatusCode::BAD_REQUEST))
+    })
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = is_json(req);
-        let bytes = Bytes::from_request(req, payload);
+        let body = json_body(req, payload);
+        Box::pin(async move { from_json_value(body.await?).map(ValidJson) })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonOrEmpty<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = json_body(req, payload);
         Box::pin(async move {
-            if !json {
-                return Err(ApiError::http(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-            }
-            let bytes = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::http(StatusCode::PAYLOAD_TOO_LARGE)
-                } else {
-                    ApiError::http(StatusCode::BAD_REQUEST)
-                }
-            })?;
-            if bytes.len() > MAX_JSON_BYTES {
-                return Err(ApiError::http(StatusCode::PAYLOAD_TOO_LARGE));
-            }
-            let value: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|_| ApiError::http(StatusCode::BAD_REQUEST))?;
-            from_json_value(value).map(ValidJson)
+            let value = match body.await? {
+                serde_json::Value::Null => serde_json::json!({}),
+                value => value,
+            };
+            from_json_value(value).map(JsonOrEmpty)
         })
     }
 }
