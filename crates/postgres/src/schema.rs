@@ -269,6 +269,7 @@ diesel::table! {
         payment_token_id -> Nullable<Int8>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -285,6 +286,9 @@ diesel::table! {
         unit_price -> Numeric,
         quantity -> Int4,
         picked_status -> PickedStatus,
+        picked_by -> Nullable<Int8>,
+        picked_at -> Nullable<Timestamptz>,
+        removed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -328,6 +332,8 @@ diesel::table! {
         failure_message -> Nullable<Varchar>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        pending_amount -> Nullable<Numeric>,
+        provider_refund_id -> Nullable<Varchar>,
     }
 }
 
@@ -351,3 +357,30 @@ diesel::table! {
 }
 
 diesel::joinable!(order_items -> orders (order_id));
+
+diesel::table! {
+    order_item_damage_reports (id) {
+        id -> Int8,
+        order_id -> Int8,
+        order_item_id -> Int8,
+        reason -> Varchar,
+        notes -> Nullable<Varchar>,
+        reported_by -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ops_batches (id) {
+        id -> Int8,
+        created_by -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ops_batch_orders (batch_id, order_id) {
+        batch_id -> Int8,
+        order_id -> Int8,
+    }
+}
