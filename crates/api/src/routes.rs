@@ -14,6 +14,7 @@ pub mod dto;
 pub mod health;
 pub mod images;
 pub mod me;
+pub mod ops;
 pub mod orders;
 pub mod store;
 
@@ -25,6 +26,9 @@ use crate::auth::require_roles;
 
 /// Roles of the back office (MANAGER and ADMIN).
 pub const BACK_OFFICE: &[Role] = &[Role::Manager, Role::Admin];
+
+/// Staff (EMPLOYEE, MANAGER, ADMIN): the `/ops` routes.
+pub const STAFF: &[Role] = &[Role::Employee, Role::Manager, Role::Admin];
 
 /// Every `/api/v1` route.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -38,6 +42,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(scope("/checkout").configure(checkout::configure))
         .service(scope("/orders").configure(orders::configure))
         .configure(branches::configure)
+        .service(
+            scope("/ops")
+                .wrap(actix_web::middleware::from_fn(require_roles(STAFF)))
+                .configure(ops::configure),
+        )
         .service(
             scope("/admin")
                 .wrap(actix_web::middleware::from_fn(require_roles(BACK_OFFICE)))

@@ -12,6 +12,7 @@ use mami_domain::catalog::CatalogService;
 use mami_domain::checkout::{CheckoutService, CheckoutStore};
 use mami_domain::identity::{IdentityService, UserAdminService};
 use mami_domain::inventory::InventoryService;
+use mami_domain::ops::FulfilmentService;
 use mami_domain::orders::OrderService;
 use mami_domain::payment_tokens::PaymentTokenService;
 use mami_domain::payments::PaymentProvider;
@@ -22,8 +23,9 @@ use mami_domain::wishlist::WishlistStore;
 use mami_payments::{HttpPaymentProvider, ProviderConfig};
 use mami_postgres::{
     Database, PgAuditLog, PgBranchStore, PgCartStore, PgCatalogStore, PgCheckoutStore,
-    PgIdentityStore, PgInventoryStore, PgOrderStore, PgPaymentLedger, PgPaymentTokenStore,
-    PgReconcileStore, PgRevenueReport, PgSettingsStore, PgUserDirectory, PgWishlistStore,
+    PgFulfilmentStore, PgIdentityStore, PgInventoryStore, PgOrderStore, PgPaymentLedger,
+    PgPaymentTokenStore, PgReconcileStore, PgRevenueReport, PgSettingsStore, PgUserDirectory,
+    PgWishlistStore,
 };
 
 use crate::auth::jwt::TokenIssuer;
@@ -48,6 +50,7 @@ pub struct AppState {
     pub payment_tokens: PaymentTokenService,
     pub checkout: CheckoutService,
     pub orders: OrderService,
+    pub fulfilment: FulfilmentService,
     pub reconciler: Reconciler,
 }
 
@@ -102,7 +105,16 @@ impl AppState {
                     .unwrap_or_else(|_| chrono::Duration::hours(1));
                 r
             },
-            orders: OrderService::new(Arc::new(PgOrderStore::new(db.clone())), ledger, provider),
+            orders: OrderService::new(
+                Arc::new(PgOrderStore::new(db.clone())),
+                ledger.clone(),
+                provider.clone(),
+            ),
+            fulfilment: FulfilmentService::new(
+                Arc::new(PgFulfilmentStore::new(db.clone())),
+                ledger,
+                provider,
+            ),
             audit: Arc::new(PgAuditLog::new(db.clone())),
             catalog: CatalogService::new(Arc::new(PgCatalogStore::new(db.clone()))),
             branches: BranchService::new(

@@ -72,6 +72,7 @@ macro_rules! head_columns {
         )
     };
 }
+pub(crate) use head_columns;
 
 fn item(i: &ItemRow) -> OrderItem {
     OrderItem {
