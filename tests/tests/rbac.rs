@@ -20,6 +20,7 @@ enum Access {
 
 const BACK_OFFICE: &[Role] = &[Role::Manager, Role::Admin];
 const ADMIN_ONLY: &[Role] = &[Role::Admin];
+const STAFF: &[Role] = &[Role::Employee, Role::Manager, Role::Admin];
 
 /// (method, path, access). Paths use `{id}`-style parameters exactly as in the document.
 const ROUTES: &[(&str, &str, Access)] = &[
@@ -100,6 +101,26 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/branches", Access::Public),
     ("GET", "/api/v1/branches/delivery-source", Access::Public),
     ("GET", "/api/v1/delivery-slots", Access::Public),
+    ("GET", "/api/v1/ops/orders", Access::Roles(STAFF)),
+    ("GET", "/api/v1/ops/orders/{order_id}", Access::Roles(STAFF)),
+    (
+        "PATCH",
+        "/api/v1/ops/orders/{order_id}/status",
+        Access::Roles(STAFF),
+    ),
+    (
+        "PATCH",
+        "/api/v1/ops/orders/{order_id}/items/{item_id}/picked-status",
+        Access::Roles(STAFF),
+    ),
+    (
+        "POST",
+        "/api/v1/ops/orders/{order_id}/items/{item_id}/report-damage",
+        Access::Roles(ADMIN_ONLY),
+    ),
+    ("POST", "/api/v1/ops/batches", Access::Roles(STAFF)),
+    ("GET", "/api/v1/ops/performance", Access::Roles(BACK_OFFICE)),
+    ("GET", "/api/v1/ops/alerts", Access::Roles(STAFF)),
     ("GET", "/api/v1/admin/audit", Access::Roles(BACK_OFFICE)),
     (
         "POST",
