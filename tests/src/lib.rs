@@ -11,6 +11,7 @@ mod binary;
 mod db;
 pub mod demo;
 mod facts;
+mod fulfilment;
 mod http;
 mod scenario;
 mod shopper;
@@ -22,6 +23,7 @@ pub use backend::Backend;
 pub use binary::BinaryApp;
 pub use db::{TestDb, base_url, seed};
 pub use facts::{AuditRow, Label, OrderRow, PaymentRow, Rows, StockLevel};
+pub use fulfilment::{Fulfil, OpsCalls, PaidOrder, PaymentState};
 pub use http::{
     Reply, Session, access_token, client, demo_email, each, error_code, log_in, login, send,
 };

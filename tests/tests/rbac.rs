@@ -125,6 +125,26 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ),
     ("GET", "/api/v1/ops/stock-requests", Access::Roles(STAFF)),
     ("POST", "/api/v1/ops/stock-requests", Access::Roles(STAFF)),
+    ("GET", "/api/v1/ops/orders", Access::Roles(STAFF)),
+    ("GET", "/api/v1/ops/orders/{order_id}", Access::Roles(STAFF)),
+    (
+        "PATCH",
+        "/api/v1/ops/orders/{order_id}/status",
+        Access::Roles(STAFF),
+    ),
+    (
+        "PATCH",
+        "/api/v1/ops/orders/{order_id}/items/{item_id}/picked-status",
+        Access::Roles(STAFF),
+    ),
+    (
+        "POST",
+        "/api/v1/ops/orders/{order_id}/items/{item_id}/report-damage",
+        Access::Roles(ADMIN_ONLY),
+    ),
+    ("POST", "/api/v1/ops/batches", Access::Roles(STAFF)),
+    ("GET", "/api/v1/ops/performance", Access::Roles(BACK_OFFICE)),
+    ("GET", "/api/v1/ops/alerts", Access::Roles(STAFF)),
     ("GET", "/api/v1/admin/audit", Access::Roles(BACK_OFFICE)),
     (
         "POST",

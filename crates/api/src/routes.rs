@@ -14,6 +14,7 @@ pub mod dto;
 pub mod health;
 pub mod images;
 pub mod me;
+pub mod ops;
 pub mod orders;
 pub mod stock_requests;
 pub mod store;
@@ -27,7 +28,7 @@ use crate::auth::require_roles;
 /// Roles of the back office (MANAGER and ADMIN).
 pub const BACK_OFFICE: &[Role] = &[Role::Manager, Role::Admin];
 
-/// Every staff role (EMPLOYEE, MANAGER and ADMIN).
+/// Staff (EMPLOYEE, MANAGER, ADMIN): the `/ops` routes.
 pub const STAFF: &[Role] = &[Role::Employee, Role::Manager, Role::Admin];
 
 /// Every `/api/v1` route.
@@ -50,6 +51,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(
             scope("/ops")
                 .wrap(actix_web::middleware::from_fn(require_roles(STAFF)))
+                .configure(ops::configure)
                 .configure(stock_requests::configure_ops),
         )
         .service(

@@ -12,9 +12,11 @@ use mami_domain::catalog::CatalogService;
 use mami_domain::checkout::{CheckoutService, CheckoutStore};
 use mami_domain::identity::{IdentityService, UserAdminService};
 use mami_domain::inventory::InventoryService;
+use mami_domain::ops::FulfilmentService;
 use mami_domain::orders::OrderService;
 use mami_domain::payment_tokens::PaymentTokenService;
 use mami_domain::payments::PaymentProvider;
+use mami_domain::payments::ledger::PaymentLedger;
 use mami_domain::reconciler::Reconciler;
 use mami_domain::settings::{SettingsDefaults, SettingsService};
 use mami_domain::stock_requests::StockRequestService;
@@ -22,8 +24,9 @@ use mami_domain::wishlist::WishlistStore;
 use mami_payments::{HttpPaymentProvider, ProviderConfig};
 use mami_postgres::{
     Database, PgAuditLog, PgBranchStore, PgCartStore, PgCatalogStore, PgCheckoutStore,
-    PgIdentityStore, PgInventoryStore, PgOrderStore, PgPaymentTokenStore, PgReconcileStore,
-    PgRevenueReport, PgSettingsStore, PgStockRequestStore, PgUserDirectory, PgWishlistStore,
+    PgFulfilmentStore, PgIdentityStore, PgInventoryStore, PgOrderStore, PgPaymentLedger,
+    PgPaymentTokenStore, PgReconcileStore, PgRevenueReport, PgSettingsStore, PgStockRequestStore,
+    PgUserDirectory, PgWishlistStore,
 };
 
 use crate::auth::jwt::TokenIssuer;
@@ -49,6 +52,7 @@ pub struct AppState {
     pub checkout: CheckoutService,
     pub orders: OrderService,
     pub stock_requests: StockRequestService,
+    pub fulfilment: FulfilmentService,
     pub reconciler: Reconciler,
 }
 
@@ -77,6 +81,7 @@ impl AppState {
         })
         .map_err(mami_domain::InfraError::new)?;
         let provider: Arc<dyn PaymentProvider> = Arc::new(provider);
+        let ledger: Arc<dyn PaymentLedger> = Arc::new(PgPaymentLedger::new(db.clone()));
         let checkout_store: Arc<dyn CheckoutStore> = Arc::new(PgCheckoutStore::new(
             db.clone(),
             config.delivery_source_branch_id,
@@ -93,6 +98,7 @@ impl AppState {
                 let mut r = Reconciler::new(
                     Arc::new(PgReconcileStore::new(db.clone())),
                     checkout_store,
+                    ledger.clone(),
                     provider.clone(),
                 );
                 r.min_age = chrono::Duration::from_std(config.reconcile_min_age)
@@ -101,7 +107,16 @@ impl AppState {
                     .unwrap_or_else(|_| chrono::Duration::hours(1));
                 r
             },
-            orders: OrderService::new(Arc::new(PgOrderStore::new(db.clone())), provider),
+            orders: OrderService::new(
+                Arc::new(PgOrderStore::new(db.clone())),
+                ledger.clone(),
+                provider.clone(),
+            ),
+            fulfilment: FulfilmentService::new(
+                Arc::new(PgFulfilmentStore::new(db.clone())),
+                ledger,
+                provider,
+            ),
             audit: Arc::new(PgAuditLog::new(db.clone())),
             catalog: CatalogService::new(Arc::new(PgCatalogStore::new(db.clone()))),
             branches: BranchService::new(

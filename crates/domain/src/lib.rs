@@ -14,6 +14,7 @@ mod error;
 pub mod identity;
 pub mod inventory;
 pub mod money;
+pub mod ops;
 pub mod orders;
 pub mod payment_tokens;
 pub mod payments;

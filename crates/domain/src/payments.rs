@@ -8,6 +8,8 @@ use std::fmt;
 
 use async_trait::async_trait;
 
+pub mod ledger;
+
 use crate::Money;
 use crate::validation::{FieldError, ValidationErrors};
 

@@ -1,5 +1,6 @@
-//! Settles orders whose authorization outcome is unknown, by asking the provider again with the
-//! same provider idempotency key. One leader at a time across processes (the store's lock).
+//! Settles payments whose outcome is unknown by asking the provider again with the same
+//! provider idempotency key: authorizations of checkout, and the captures, refunds and voids
+//! of fulfilment and cancels. One leader at a time across processes (the store's lock).
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use tracing::instrument;
 use crate::InfraError;
 use crate::audit::RequestContext;
 use crate::checkout::{AuthOutcome, CheckoutError, CheckoutStore, PendingOrder};
+use crate::payments::ledger::{MoneyStep, PaymentLedger, move_money};
 use crate::payments::{PaymentProvider, ProviderError};
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -23,6 +25,10 @@ pub trait ReconcileStore: Send + Sync {
         &self,
         before: DateTime<Utc>,
     ) -> Result<Vec<(PendingOrder, DateTime<Utc>)>, InfraError>;
+    /// Captures and refunds still waiting for the provider's answer (CAPTURE_PENDING,
+    /// REFUND_PENDING) and authorizations of canceled orders not yet voided, whose payment
+    /// last changed before `before`; by order id.
+    async fn pending_money(&self, before: DateTime<Utc>) -> Result<Vec<MoneyStep>, InfraError>;
     /// Deletes idempotency keys and token revocations that expired before `now` (keys still
     /// tied to a pending order are kept). Returns how many rows went.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<usize, InfraError>;
@@ -37,6 +43,10 @@ pub struct ReconcileReport {
     pub declined: usize,
     pub abandoned: usize,
     pub still_unknown: usize,
+    /// Captures, refunds and voids whose answer is now recorded (done or refused).
+    pub money_settled: usize,
+    /// Captures, refunds and voids whose outcome is still unknown.
+    pub money_unknown: usize,
 }
 
 /// Recording an answer for an order that exists fails only on infrastructure; any other
@@ -51,6 +61,7 @@ fn unexpected(e: CheckoutError) -> InfraError {
 pub struct Reconciler {
     store: Arc<dyn ReconcileStore>,
     checkout: Arc<dyn CheckoutStore>,
+    ledger: Arc<dyn PaymentLedger>,
     provider: Arc<dyn PaymentProvider>,
     /// Orders younger than this are left to their own request.
     pub min_age: Duration,
@@ -62,11 +73,13 @@ impl Reconciler {
     pub fn new(
         store: Arc<dyn ReconcileStore>,
         checkout: Arc<dyn CheckoutStore>,
+        ledger: Arc<dyn PaymentLedger>,
         provider: Arc<dyn PaymentProvider>,
     ) -> Self {
         Self {
             store,
             checkout,
+            ledger,
             provider,
             min_age: Duration::seconds(30),
             give_up_after: Duration::hours(1),
@@ -139,7 +152,27 @@ impl Reconciler {
                 _ => report.abandoned += 1,
             }
         }
+        self.settle_money(now, &ctx, &mut report).await?;
         Ok(report)
+    }
+
+    /// Repeats each waiting capture, refund or void with its own key and records the answer.
+    async fn settle_money(
+        &self,
+        now: DateTime<Utc>,
+        ctx: &RequestContext,
+        report: &mut ReconcileReport,
+    ) -> Result<(), InfraError> {
+        for step in self.store.pending_money(now - self.min_age).await? {
+            let waiting = step.waiting_status();
+            let (provider, ledger) = (self.provider.as_ref(), self.ledger.as_ref());
+            if move_money(provider, ledger, step, ctx).await? == waiting {
+                report.money_unknown += 1;
+            } else {
+                report.money_settled += 1;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -148,7 +181,9 @@ mod tests {
     use super::*;
     use crate::Money;
     use crate::checkout::{ConfirmOutcome, MockCheckoutStore};
+    use crate::orders::PaymentStatus;
     use crate::payments::MockPaymentProvider;
+    use crate::payments::ledger::{MockPaymentLedger, MoneyOutcome};
 
     fn order(id: i64) -> PendingOrder {
         PendingOrder {
@@ -167,6 +202,7 @@ mod tests {
         let r = Reconciler::new(
             Arc::new(store),
             Arc::new(MockCheckoutStore::new()),
+            Arc::new(MockPaymentLedger::new()),
             Arc::new(MockPaymentProvider::new()),
         );
         assert_eq!(
@@ -182,6 +218,7 @@ mod tests {
         store.expect_try_lead().returning(|| Ok(true));
         store.expect_release().times(1).returning(|| Ok(()));
         store.expect_purge_expired().returning(|_| Ok(0));
+        store.expect_pending_money().returning(|_| Ok(vec![]));
         store.expect_pending().returning(move |_| {
             Ok(vec![
                 (order(1), now),
@@ -213,7 +250,13 @@ mod tests {
             .expect_complete()
             .times(3)
             .returning(|id, _, _| Ok(ConfirmOutcome::PaymentUnavailable { order_id: id }));
-        let r = Reconciler::new(Arc::new(store), Arc::new(checkout), Arc::new(provider));
+        let ledger = Arc::new(MockPaymentLedger::new());
+        let r = Reconciler::new(
+            Arc::new(store),
+            Arc::new(checkout),
+            ledger,
+            Arc::new(provider),
+        );
         let report = r.run_once(now).await.unwrap_or_default();
         assert_eq!(
             report,
@@ -223,8 +266,55 @@ mod tests {
                 authorized: 1,
                 declined: 1,
                 abandoned: 1,
-                still_unknown: 1
+                still_unknown: 1,
+                money_settled: 0,
+                money_unknown: 0,
             }
         );
+    }
+
+    #[tokio::test]
+    async fn waiting_captures_and_refunds_are_repeated_with_their_own_keys() {
+        let now = Utc::now();
+        let mut store = MockReconcileStore::new();
+        store.expect_try_lead().returning(|| Ok(true));
+        store.expect_release().times(1).returning(|| Ok(()));
+        store.expect_purge_expired().returning(|_| Ok(0));
+        store.expect_pending().returning(|_| Ok(vec![]));
+        store.expect_pending_money().returning(|_| {
+            Ok(vec![
+                MoneyStep::capture(1, "pi_1", Money(500)),
+                MoneyStep::refund(2, "pi_2", Money(700)),
+            ])
+        });
+        let mut provider = MockPaymentProvider::new();
+        provider
+            .expect_capture()
+            .withf(|_, amount, key| *amount == Money(500) && key == "mami-order-1-capture")
+            .times(1)
+            .returning(|_, _, _| Err(ProviderError::UnknownOutcome("still".into())));
+        provider
+            .expect_refund()
+            .withf(|_, amount, key| *amount == Money(700) && key == "mami-order-2-refund")
+            .times(1)
+            .returning(|_, _, _| Ok("re_2".into()));
+        let mut ledger = MockPaymentLedger::new();
+        ledger
+            .expect_record()
+            .times(2)
+            .returning(|step, outcome, _| {
+                Ok(match outcome {
+                    MoneyOutcome::Done { .. } => PaymentStatus::Refunded,
+                    _ => step.waiting_status(),
+                })
+            });
+        let r = Reconciler::new(
+            Arc::new(store),
+            Arc::new(MockCheckoutStore::new()),
+            Arc::new(ledger),
+            Arc::new(provider),
+        );
+        let report = r.run_once(now).await.unwrap_or_default();
+        assert_eq!((report.money_settled, report.money_unknown), (1, 1));
     }
 }

@@ -8,7 +8,8 @@
 //!
 //! Test controls (not part of the provider API):
 //! - `POST /__paysim/faults` with JSON [`Faults`]; `DELETE /__paysim/faults` resets them.
-//! - `GET /__paysim/intents` lists every PaymentIntent.
+//! - `GET /__paysim/intents` lists every PaymentIntent, with the refunds made on it (so tests
+//!   can count the provider's effects: one capture, one refund).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -63,6 +64,15 @@ pub struct Intent {
     pub amount_refunded: i64,
     pub payment_method: String,
     pub reference: String,
+    /// Every refund made on the intent, in order.
+    pub refunds: Vec<Refund>,
+}
+
+/// A refund as paysim keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refund {
+    pub id: String,
+    pub amount: i64,
 }
 
 impl Intent {
@@ -234,6 +244,7 @@ fn create_intent(sim: &mut Sim, f: &HashMap<String, String>) -> (u16, Value) {
         amount_refunded: 0,
         payment_method: pm,
         reference: f.get("metadata[reference]").cloned().unwrap_or_default(),
+        refunds: Vec::new(),
     };
     let result = match behavior {
         Behavior::Approve if manual => (200, intent.json()),
@@ -334,6 +345,12 @@ fn refund(sim: &mut Sim, f: &HashMap<String, String>) -> (u16, Value) {
     }
     intent.amount_refunded += amount;
     let rid = sim.next_id("re");
+    if let Some(intent) = sim.intents.get_mut(&id) {
+        intent.refunds.push(Refund {
+            id: rid.clone(),
+            amount,
+        });
+    }
     (
         200,
         json!({

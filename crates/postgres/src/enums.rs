@@ -47,9 +47,10 @@ db_enum! {
 
 db_enum! {
     #[ExistingTypePath = "crate::schema::sql_types::PaymentStatus"]
-    #[DbValueStyle = "UPPERCASE"]
+    #[DbValueStyle = "SCREAMING_SNAKE_CASE"]
     pub enum DbPaymentStatus mirrors PaymentStatus {
-        Pending, Authorized, Declined, Captured, Voided, Refunded, Failed,
+        Pending, Authorized, Declined, CapturePending, Captured, RefundPending, PartiallyRefunded,
+        Voided, Refunded, Failed,
     }
 }
 

@@ -100,6 +100,7 @@ tx_error!(
     mami_domain::orders::OrderError,
     mami_domain::catalog::CatalogError,
     mami_domain::stock_requests::StockRequestError,
+    mami_domain::ops::OpsError,
 );
 
 /// A transaction body: an async closure over the connection. Naming its future lets the

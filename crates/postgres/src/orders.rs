@@ -5,13 +5,13 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use mami_domain::audit::{AuditEntry, AuditTarget, RequestContext};
+use mami_domain::audit::RequestContext;
 use mami_domain::identity::UserId;
 use mami_domain::orders::{
-    CancelFacts, Canceled, DeliveryInfo, Order, OrderError, OrderItem, OrderStore, PaymentStatus,
-    PickupInfo, Void, decide_cancel,
+    CancelFacts, Canceled, DeliveryInfo, Order, OrderError, OrderItem, OrderStore, PickupInfo,
+    decide_cancel,
 };
-use serde_json::json;
+use mami_domain::payments::ledger::MoneyStep;
 
 use crate::enums::{DbFulfillment, DbOrderStatus, DbPaymentStatus, DbPickedStatus};
 use crate::error::{Tx, infra};
@@ -22,7 +22,8 @@ use crate::schema::{
 use crate::stock::restore_order_stock;
 use crate::{Database, audit};
 
-type Head = (
+/// An order's own columns, as [`head_columns!`] selects them.
+pub(crate) type Head = (
     i64,
     String,
     DbOrderStatus,
@@ -44,6 +45,7 @@ type ItemRow = (
     BigDecimal,
     i32,
     DbPickedStatus,
+    (Option<i64>, Option<DateTime<Utc>>, Option<DateTime<Utc>>),
 );
 type DeliveryRow = (
     i64,
@@ -53,22 +55,24 @@ type DeliveryRow = (
     Option<DateTime<Utc>>,
 );
 
+/// The columns of [`Head`].
 macro_rules! head_columns {
     () => {
         (
-            orders::id,
-            orders::order_number,
-            orders::status,
-            orders::payment_status,
-            orders::fulfillment_type,
-            orders::branch_id,
-            orders::subtotal_amount,
-            orders::delivery_fee,
-            orders::total_amount,
-            orders::created_at,
+            $crate::schema::orders::id,
+            $crate::schema::orders::order_number,
+            $crate::schema::orders::status,
+            $crate::schema::orders::payment_status,
+            $crate::schema::orders::fulfillment_type,
+            $crate::schema::orders::branch_id,
+            $crate::schema::orders::subtotal_amount,
+            $crate::schema::orders::delivery_fee,
+            $crate::schema::orders::total_amount,
+            $crate::schema::orders::created_at,
         )
     };
 }
+pub(crate) use head_columns;
 
 fn item(i: &ItemRow) -> OrderItem {
     OrderItem {
@@ -79,10 +83,17 @@ fn item(i: &ItemRow) -> OrderItem {
         unit_price: to_money(&i.5),
         quantity: i.6,
         picked_status: i.7.into(),
+        picked_by: i.8.0,
+        picked_at: i.8.1,
+        removed: i.8.2.is_some(),
     }
 }
 
-async fn assemble(conn: &mut AsyncPgConnection, heads: Vec<Head>) -> QueryResult<Vec<Order>> {
+/// The orders of `heads` with their items and fulfilment details, in the heads' order.
+pub(crate) async fn assemble(
+    conn: &mut AsyncPgConnection,
+    heads: Vec<Head>,
+) -> QueryResult<Vec<Order>> {
     let ids: Vec<i64> = heads.iter().map(|h| h.0).collect();
     let items: Vec<ItemRow> = order_items::table
         .filter(order_items::order_id.eq_any(&ids))
@@ -96,6 +107,11 @@ async fn assemble(conn: &mut AsyncPgConnection, heads: Vec<Head>) -> QueryResult
             order_items::unit_price,
             order_items::quantity,
             order_items::picked_status,
+            (
+                order_items::picked_by,
+                order_items::picked_at,
+                order_items::removed_at,
+            ),
         ))
         .load(conn)
         .await?;
@@ -237,10 +253,11 @@ impl OrderStore for PgOrderStore {
                     .await?;
                 audit::insert(conn, &plan.audit, None).await?;
                 let intent: Option<String> = if plan.void {
-                    payments::table
-                        .filter(payments::order_id.eq(id))
-                        .select(payments::provider_payment_id)
-                        .first(conn)
+                    // The void is on its way: the reconciler leaves it to this request.
+                    diesel::update(payments::table.filter(payments::order_id.eq(id)))
+                        .set(payments::updated_at.eq(now))
+                        .returning(payments::provider_payment_id)
+                        .get_result(conn)
                         .await?
                 } else {
                     None
@@ -248,50 +265,8 @@ impl OrderStore for PgOrderStore {
                 Ok::<_, Tx<OrderError>>(Canceled {
                     order_id: id,
                     canceled_at: now,
-                    void: intent.map(|i| Void::of(id, i)),
+                    void: intent.map(|i| MoneyStep::void(id, i)),
                 })
-            })
-            .await
-    }
-
-    async fn record_void(
-        &self,
-        order_id: i64,
-        voided: bool,
-        detail: String,
-        ctx: RequestContext,
-    ) -> Result<(), OrderError> {
-        self.db
-            .transaction(async |conn| {
-                let now = Utc::now();
-                if voided {
-                    diesel::update(payments::table.filter(payments::order_id.eq(order_id)))
-                        .set((
-                            payments::status.eq(DbPaymentStatus::Voided),
-                            payments::updated_at.eq(now),
-                        ))
-                        .execute(conn)
-                        .await?;
-                    diesel::update(orders::table.find(order_id))
-                        .set((
-                            orders::payment_status.eq(DbPaymentStatus::Voided),
-                            orders::updated_at.eq(now),
-                        ))
-                        .execute(conn)
-                        .await?;
-                }
-                let action = if voided { "VOIDED" } else { "VOID_FAILED" };
-                let mut entry = AuditEntry::new(&ctx, "payment", AuditTarget::Id(order_id), action);
-                if voided {
-                    entry = entry.with_change(
-                        Some(json!({"payment_status": PaymentStatus::Authorized.as_str()})),
-                        Some(json!({"payment_status": PaymentStatus::Voided.as_str()})),
-                    );
-                } else {
-                    entry = entry.context(json!({"error": detail}));
-                }
-                audit::insert(conn, &entry, None).await?;
-                Ok::<_, Tx<OrderError>>(())
             })
             .await
     }

@@ -1,20 +1,24 @@
 //! [`ReconcileStore`] on PostgreSQL: leadership by a session advisory lock held on a dedicated
-//! pooled connection for the length of a pass.
+//! pooled connection for the length of a pass; the orders and payments still waiting for the
+//! provider.
 
 use async_trait::async_trait;
+use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use diesel_async::RunQueryDsl;
 use mami_domain::InfraError;
 use mami_domain::checkout::PendingOrder;
+use mami_domain::payments::ledger::MoneyStep;
 use mami_domain::reconciler::ReconcileStore;
 use tokio::sync::Mutex;
 
 use crate::checkout::{Pending, pending_orders};
-use crate::enums::DbPaymentStatus;
+use crate::enums::{DbOrderStatus, DbPaymentStatus};
 use crate::error::infra;
-use crate::schema::{idempotency_keys, orders, revoked_tokens};
+use crate::money::to_money;
+use crate::schema::{idempotency_keys, orders, payments, revoked_tokens};
 use crate::{Conn, Database};
 
 /// The advisory lock key of the reconciler ("mami-rec").
@@ -102,6 +106,41 @@ impl ReconcileStore for PgReconcileStore {
                 .await
                 .map_err(infra)?;
         Ok(keys + tokens)
+    }
+
+    async fn pending_money(&self, before: DateTime<Utc>) -> Result<Vec<MoneyStep>, InfraError> {
+        use DbPaymentStatus as P;
+        let mut conn = self.db.conn().await?;
+        let rows: Vec<(i64, Option<String>, DbPaymentStatus, Option<BigDecimal>)> = payments::table
+            .inner_join(orders::table.on(orders::id.eq(payments::order_id)))
+            .filter(payments::updated_at.lt(before))
+            .filter(
+                payments::status
+                    .eq_any([P::CapturePending, P::RefundPending])
+                    .or(orders::status
+                        .eq(DbOrderStatus::Canceled)
+                        .and(payments::status.eq(P::Authorized))),
+            )
+            .order(orders::id.asc())
+            .select((
+                orders::id,
+                payments::provider_payment_id,
+                payments::status,
+                payments::pending_amount,
+            ))
+            .load(&mut conn)
+            .await
+            .map_err(infra)?;
+        let step =
+            |(order, intent, status, amount): (i64, Option<String>, P, Option<BigDecimal>)| {
+                let (intent, amount) = (intent?, amount.as_ref().map(to_money));
+                match status {
+                    P::CapturePending => Some(MoneyStep::capture(order, intent, amount?)),
+                    P::RefundPending => Some(MoneyStep::refund(order, intent, amount?)),
+                    _ => Some(MoneyStep::void(order, intent)),
+                }
+            };
+        Ok(rows.into_iter().filter_map(step).collect())
     }
 
     async fn pending(

@@ -20,7 +20,8 @@ struct Bucket {
     total: Option<BigDecimal>,
 }
 
-/// Revenue from delivered orders.
+/// Revenue from delivered orders: their final (re-priced) totals, counted when they were
+/// delivered (orders delivered before `delivered_at` was recorded: when they were placed).
 #[derive(Debug, Clone)]
 pub struct PgRevenueReport {
     db: Database,
@@ -42,9 +43,10 @@ impl RevenueReport for PgRevenueReport {
         };
         let mut conn = self.db.conn().await?;
         let rows: Vec<Bucket> = diesel::sql_query(
-            "SELECT to_char(created_at AT TIME ZONE 'UTC', $1) AS label, \
-             SUM(total_amount) AS total \
-             FROM orders WHERE status = 'DELIVERED' AND created_at >= $2 GROUP BY 1 ORDER BY 1",
+            "SELECT to_char(COALESCE(delivered_at, created_at) AT TIME ZONE 'UTC', $1) AS label, \
+             SUM(total_amount) AS total FROM orders \
+             WHERE status = 'DELIVERED' AND COALESCE(delivered_at, created_at) >= $2 \
+             GROUP BY 1 ORDER BY 1",
         )
         .bind::<Text, _>(format)
         .bind::<Timestamptz, _>(query.since)

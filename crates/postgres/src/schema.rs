@@ -278,6 +278,7 @@ diesel::table! {
         payment_token_id -> Nullable<Int8>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -294,6 +295,9 @@ diesel::table! {
         unit_price -> Numeric,
         quantity -> Int4,
         picked_status -> PickedStatus,
+        picked_by -> Nullable<Int8>,
+        picked_at -> Nullable<Timestamptz>,
+        removed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -337,6 +341,8 @@ diesel::table! {
         failure_message -> Nullable<Varchar>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        pending_amount -> Nullable<Numeric>,
+        provider_refund_id -> Nullable<Varchar>,
     }
 }
 
@@ -384,3 +390,30 @@ diesel::table! {
 
 diesel::joinable!(stock_requests -> branches (branch_id));
 diesel::joinable!(stock_requests -> products (product_id));
+
+diesel::table! {
+    order_item_damage_reports (id) {
+        id -> Int8,
+        order_id -> Int8,
+        order_item_id -> Int8,
+        reason -> Varchar,
+        notes -> Nullable<Varchar>,
+        reported_by -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ops_batches (id) {
+        id -> Int8,
+        created_by -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ops_batch_orders (batch_id, order_id) {
+        batch_id -> Int8,
+        order_id -> Int8,
+    }
+}

@@ -87,8 +87,30 @@ pub(crate) async fn apply(
     audit::insert_all(conn, audit).await
 }
 
-/// Gives the order's quantities back to `branch`'s rows (locked in id order), audited as
-/// `RESTORE` with `reason`, in the caller's transaction.
+/// Gives `returned` back to `branch`'s rows (locked in id order), audited as `RESTORE` with
+/// `context`, in the caller's transaction.
+pub(crate) async fn give_back<E: FromDb + From<InfraError>>(
+    conn: &mut AsyncPgConnection,
+    branch: i64,
+    returned: &[ProductQuantity],
+    ctx: &RequestContext,
+    context: serde_json::Value,
+) -> Result<(), Tx<E>> {
+    if returned.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = returned.iter().map(|q| q.product_id).collect();
+    let moves = restore(&lock(conn, branch, &ids).await?, returned)?;
+    let audit: Vec<AuditEntry> = moves
+        .iter()
+        .map(|m| m.audit(ctx, "RESTORE", context.clone()))
+        .collect();
+    apply(conn, &moves, &audit).await?;
+    Ok(())
+}
+
+/// Gives the order's quantities (its lines still part of it) back to `branch`'s rows (locked
+/// in id order), audited as `RESTORE` with `reason`, in the caller's transaction.
 pub(crate) async fn restore_order_stock<E: FromDb + From<InfraError>>(
     conn: &mut AsyncPgConnection,
     order_id: i64,
@@ -98,6 +120,7 @@ pub(crate) async fn restore_order_stock<E: FromDb + From<InfraError>>(
 ) -> Result<(), Tx<E>> {
     let items: Vec<(i64, i32)> = order_items::table
         .filter(order_items::order_id.eq(order_id))
+        .filter(order_items::removed_at.is_null())
         .select((order_items::product_id, order_items::quantity))
         .load(conn)
         .await?;
@@ -108,13 +131,6 @@ pub(crate) async fn restore_order_stock<E: FromDb + From<InfraError>>(
             quantity,
         })
         .collect();
-    let ids: Vec<i64> = returned.iter().map(|q| q.product_id).collect();
-    let moves = restore(&lock(conn, branch, &ids).await?, &returned)?;
     let context = json!({"order_id": order_id, "reason": reason});
-    let audit: Vec<AuditEntry> = moves
-        .iter()
-        .map(|m| m.audit(ctx, "RESTORE", context.clone()))
-        .collect();
-    apply(conn, &moves, &audit).await?;
-    Ok(())
+    give_back(conn, branch, &returned, ctx, context).await
 }

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 mod checkout;
+mod ops;
 mod stock_requests;
 
 pub use checkout::confirm_outcome;

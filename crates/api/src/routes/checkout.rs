@@ -97,7 +97,7 @@ fn parse(body: &CheckoutBody, auth: &Authenticated) -> Result<CheckoutRequest, A
 }
 
 /// Delivery pricing from the settings.
-async fn pricing(state: &AppState) -> Result<DeliveryPricing, ApiError> {
+pub(crate) async fn pricing(state: &AppState) -> Result<DeliveryPricing, ApiError> {
     let settings = state.settings.get().await?;
     Ok(DeliveryPricing {
         delivery_min: settings.delivery_min,

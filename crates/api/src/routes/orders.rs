@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
 use mami_domain::orders::{Order, OrderStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -31,6 +32,14 @@ pub struct OrderItemDto {
     pub unit_price: String,
     pub quantity: i32,
     pub picked_status: String,
+    /// Removed from the order (missing when it was made READY): kept for history, not part of
+    /// its totals.
+    pub removed: bool,
+    /// Staff only: who last set the picked status, and when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picked_by: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picked_at: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,6 +48,32 @@ pub struct DeliveryDto {
     pub address: String,
     pub slot_start: Option<String>,
     pub slot_end: Option<String>,
+}
+
+/// When the order is due, as the React client reads it: the delivery slot (with its id), or
+/// the pickup window (`id` null). Times `HH:MM:SS`, date `YYYY-MM-DD`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DueWindowDto {
+    pub id: Option<i64>,
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+}
+
+impl DueWindowDto {
+    fn of(o: &Order) -> Option<Self> {
+        let window = |id, start: DateTime<Utc>, end: DateTime<Utc>| Self {
+            id,
+            date: start.format("%Y-%m-%d").to_string(),
+            start_time: start.format("%H:%M:%S").to_string(),
+            end_time: end.format("%H:%M:%S").to_string(),
+        };
+        match (&o.delivery, &o.pickup) {
+            (Some(d), _) => Some(window(d.delivery_slot_id, d.slot_start?, d.slot_end?)),
+            (None, Some(p)) => Some(window(None, p.window_start, p.window_end)),
+            (None, None) => None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,11 +98,24 @@ pub struct OrderDto {
     pub items: Vec<OrderItemDto>,
     pub delivery: Option<DeliveryDto>,
     pub pickup: Option<PickupDto>,
+    pub delivery_slot: Option<DueWindowDto>,
 }
 
 impl From<Order> for OrderDto {
     fn from(o: Order) -> Self {
+        Self::build(o, false)
+    }
+}
+
+impl OrderDto {
+    /// The order as staff see it: each line with who picked it and when.
+    pub fn for_staff(o: Order) -> Self {
+        Self::build(o, true)
+    }
+
+    fn build(o: Order, staff: bool) -> Self {
         Self {
+            delivery_slot: DueWindowDto::of(&o),
             id: o.id,
             order_number: o.order_number,
             total_amount: o.total_amount.to_string(),
@@ -89,6 +137,9 @@ impl From<Order> for OrderDto {
                     unit_price: i.unit_price.to_string(),
                     quantity: i.quantity,
                     picked_status: i.picked_status.as_str().to_owned(),
+                    removed: i.removed,
+                    picked_by: i.picked_by.filter(|_| staff),
+                    picked_at: i.picked_at.filter(|_| staff).map(rfc3339),
                 })
                 .collect(),
             delivery: o.delivery.map(|d| DeliveryDto {

@@ -50,14 +50,20 @@ pub fn settle(facts: &PaymentFacts, outcome: AuthOutcome) -> Settlement {
     };
     match facts.payment_status {
         PaymentStatus::Pending => {}
-        PaymentStatus::Declined | PaymentStatus::Failed => {
+        PaymentStatus::Declined => {
             let declined = decline("card_declined".into(), String::new());
             return Settlement::Unchanged(ConfirmOutcome::Declined(declined));
         }
+        // Authorized at checkout; what happened to the money later (fulfilment) does not
+        // change the checkout's answer. FAILED is a refused capture or void, never a decline.
         PaymentStatus::Authorized
+        | PaymentStatus::CapturePending
         | PaymentStatus::Captured
+        | PaymentStatus::RefundPending
+        | PaymentStatus::PartiallyRefunded
         | PaymentStatus::Voided
-        | PaymentStatus::Refunded => {
+        | PaymentStatus::Refunded
+        | PaymentStatus::Failed => {
             let paid = receipt(facts.reference.clone().unwrap_or_default());
             return Settlement::Unchanged(ConfirmOutcome::Created(paid));
         }

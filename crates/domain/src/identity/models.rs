@@ -60,7 +60,9 @@ fn char_len(s: &str) -> usize {
     s.chars().count()
 }
 
-fn length_error(field: &str, value: &str, min: usize, max: usize) -> Option<FieldError> {
+/// A `string_too_short`/`string_too_long` error when `value` has fewer than `min` or more than
+/// `max` characters.
+pub(crate) fn length_error(field: &str, value: &str, min: usize, max: usize) -> Option<FieldError> {
     let n = char_len(value);
     if n < min {
         Some(FieldError::new(

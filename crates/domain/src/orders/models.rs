@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Money;
+use crate::payments::ledger::MoneyStep;
 
 /// Where an order is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,15 +38,22 @@ impl OrderStatus {
 
 /// Where the order's money is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PaymentStatus {
     /// Not yet authorized, or the provider's answer is unknown.
     Pending,
     Authorized,
     Declined,
+    /// A capture was asked for; its outcome is not recorded yet (the reconciler settles it).
+    CapturePending,
     Captured,
+    /// A refund was asked for; its outcome is not recorded yet (the reconciler settles it).
+    RefundPending,
+    /// Part of the captured amount went back.
+    PartiallyRefunded,
     Voided,
     Refunded,
+    /// The provider refused a capture (or a void): nothing was captured.
     Failed,
 }
 
@@ -55,7 +63,10 @@ impl PaymentStatus {
             PaymentStatus::Pending => "PENDING",
             PaymentStatus::Authorized => "AUTHORIZED",
             PaymentStatus::Declined => "DECLINED",
+            PaymentStatus::CapturePending => "CAPTURE_PENDING",
             PaymentStatus::Captured => "CAPTURED",
+            PaymentStatus::RefundPending => "REFUND_PENDING",
+            PaymentStatus::PartiallyRefunded => "PARTIALLY_REFUNDED",
             PaymentStatus::Voided => "VOIDED",
             PaymentStatus::Refunded => "REFUNDED",
             PaymentStatus::Failed => "FAILED",
@@ -108,6 +119,12 @@ pub struct OrderItem {
     pub unit_price: Money,
     pub quantity: i32,
     pub picked_status: PickedStatus,
+    /// Who last set the picked status, and when.
+    pub picked_by: Option<i64>,
+    pub picked_at: Option<DateTime<Utc>>,
+    /// Removed from the order (a missing item when it went MISSING → READY): kept for history,
+    /// not counted in its totals.
+    pub removed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,25 +165,7 @@ pub struct Canceled {
     pub order_id: i64,
     pub canceled_at: DateTime<Utc>,
     /// An authorization to void at the provider, after the commit.
-    pub void: Option<Void>,
-}
-
-/// An authorization to void: the provider's payment id and the idempotency key of the void.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Void {
-    pub intent_id: String,
-    pub idempotency_key: String,
-}
-
-impl Void {
-    /// The void of `order_id`'s authorization; the key is derived from the order, so a
-    /// repeated void is harmless.
-    pub fn of(order_id: i64, intent_id: String) -> Self {
-        Self {
-            intent_id,
-            idempotency_key: format!("mami-order-{order_id}-void"),
-        }
-    }
+    pub void: Option<MoneyStep>,
 }
 
 #[cfg(test)]
@@ -200,7 +199,10 @@ mod tests {
             P::Pending,
             P::Authorized,
             P::Declined,
+            P::CapturePending,
             P::Captured,
+            P::RefundPending,
+            P::PartiallyRefunded,
             P::Voided,
             P::Refunded,
             P::Failed,

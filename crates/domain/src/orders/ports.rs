@@ -27,13 +27,4 @@ pub trait OrderStore: Send + Sync {
         id: i64,
         ctx: RequestContext,
     ) -> Result<Canceled, OrderError>;
-    /// Records the void's result (payment VOIDED, audited) — or, when it failed, that the
-    /// authorization is still held (audited for follow-up).
-    async fn record_void(
-        &self,
-        order_id: i64,
-        voided: bool,
-        detail: String,
-        ctx: RequestContext,
-    ) -> Result<(), OrderError>;
 }

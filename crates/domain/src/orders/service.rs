@@ -8,15 +8,25 @@ use super::{Canceled, Order, OrderError, OrderStore};
 use crate::audit::RequestContext;
 use crate::identity::UserId;
 use crate::payments::PaymentProvider;
+use crate::payments::ledger::{PaymentLedger, move_money};
 
 pub struct OrderService {
     store: Arc<dyn OrderStore>,
+    ledger: Arc<dyn PaymentLedger>,
     provider: Arc<dyn PaymentProvider>,
 }
 
 impl OrderService {
-    pub fn new(store: Arc<dyn OrderStore>, provider: Arc<dyn PaymentProvider>) -> Self {
-        Self { store, provider }
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        ledger: Arc<dyn PaymentLedger>,
+        provider: Arc<dyn PaymentProvider>,
+    ) -> Self {
+        Self {
+            store,
+            ledger,
+            provider,
+        }
     }
 
     pub async fn list(
@@ -34,7 +44,7 @@ impl OrderService {
 
     /// Cancels the caller's order: stock back in one transaction, then the authorization voided
     /// at the provider (idempotent key), then recorded. The money never moves inside the
-    /// transaction.
+    /// transaction; a void whose outcome is unknown is repeated by the reconciler.
     #[instrument(skip_all)]
     pub async fn cancel(
         &self,
@@ -43,23 +53,8 @@ impl OrderService {
         ctx: &RequestContext,
     ) -> Result<Canceled, OrderError> {
         let canceled = self.store.cancel(user, id, ctx.clone()).await?;
-        if let Some(void) = &canceled.void {
-            let result = self
-                .provider
-                .cancel(void.intent_id.clone(), void.idempotency_key.clone())
-                .await;
-            let (ok, detail) = match result {
-                Ok(_) => (true, String::new()),
-                Err(e) => {
-                    tracing::error!(
-                        error = %e,
-                        order = id,
-                        "void failed; the authorization is still held"
-                    );
-                    (false, e.to_string())
-                }
-            };
-            self.store.record_void(id, ok, detail, ctx.clone()).await?;
+        if let Some(void) = canceled.void.clone() {
+            move_money(self.provider.as_ref(), self.ledger.as_ref(), void, ctx).await?;
         }
         Ok(canceled)
     }
@@ -71,10 +66,11 @@ mod tests {
 
     use super::*;
     use crate::Money;
-    use crate::orders::{MockOrderStore, Void};
+    use crate::orders::{MockOrderStore, PaymentStatus};
+    use crate::payments::ledger::{MockPaymentLedger, MoneyOutcome, MoneyStep};
     use crate::payments::{IntentStatus, MockPaymentProvider, PaymentIntent, ProviderError};
 
-    fn canceled(void: Option<Void>) -> Canceled {
+    fn canceled(void: Option<MoneyStep>) -> Canceled {
         Canceled {
             order_id: 5,
             canceled_at: Utc::now(),
@@ -82,27 +78,34 @@ mod tests {
         }
     }
 
-    fn service(store: MockOrderStore, provider: MockPaymentProvider) -> OrderService {
-        OrderService::new(Arc::new(store), Arc::new(provider))
+    fn service(
+        store: MockOrderStore,
+        ledger: MockPaymentLedger,
+        provider: MockPaymentProvider,
+    ) -> OrderService {
+        OrderService::new(Arc::new(store), Arc::new(ledger), Arc::new(provider))
     }
 
     async fn cancel_with_void(result: Result<PaymentIntent, ProviderError>, voided: bool) {
         let mut store = MockOrderStore::new();
         store
             .expect_cancel()
-            .returning(|_, _, _| Ok(canceled(Some(Void::of(5, "pi_5".into())))));
-        store
-            .expect_record_void()
-            .withf(move |id, ok, _, _| *id == 5 && *ok == voided)
+            .returning(|_, _, _| Ok(canceled(Some(MoneyStep::void(5, "pi_5")))));
+        let mut ledger = MockPaymentLedger::new();
+        ledger
+            .expect_record()
+            .withf(move |step, outcome, _| {
+                step.order_id == 5 && matches!(outcome, MoneyOutcome::Done { .. }) == voided
+            })
             .times(1)
-            .returning(|_, _, _, _| Ok(()));
+            .returning(|_, _, _| Ok(PaymentStatus::Voided));
         let mut provider = MockPaymentProvider::new();
         provider
             .expect_cancel()
             .withf(|intent, key| intent == "pi_5" && key == "mami-order-5-void")
             .times(1)
             .return_once(move |_, _| result);
-        let svc = service(store, provider);
+        let svc = service(store, ledger, provider);
         let r = svc.cancel(UserId(1), 5, &RequestContext::default()).await;
         assert_eq!(r.map(|c| c.order_id).ok(), Some(5));
     }
@@ -126,7 +129,7 @@ mod tests {
         store
             .expect_cancel()
             .returning(|_, _, _| Ok(canceled(None)));
-        let svc = service(store, MockPaymentProvider::new());
+        let svc = service(store, MockPaymentLedger::new(), MockPaymentProvider::new());
         let r = svc.cancel(UserId(1), 5, &RequestContext::default()).await;
         assert!(r.is_ok());
     }
@@ -135,7 +138,7 @@ mod tests {
     async fn another_customers_order_is_not_found() {
         let mut store = MockOrderStore::new();
         store.expect_get().returning(|_, _| Ok(None));
-        let svc = service(store, MockPaymentProvider::new());
+        let svc = service(store, MockPaymentLedger::new(), MockPaymentProvider::new());
         assert_eq!(
             svc.get(UserId(1), 9).await.err(),
             Some(OrderError::NotFound)
