@@ -99,6 +99,7 @@ tx_error!(
     mami_domain::checkout::CheckoutError,
     mami_domain::orders::OrderError,
     mami_domain::catalog::CatalogError,
+    mami_domain::identity::ResetPasswordError,
 );
 
 /// A transaction body: an async closure over the connection. Naming its future lets the
