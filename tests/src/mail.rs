@@ -33,6 +33,9 @@ pub struct OutboxRow {
     pub status: String,
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
+    /// Held by a deliverer (claimed and not yet settled).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub claimed: bool,
     #[diesel(sql_type = Nullable<Text>)]
     pub last_error: Option<String>,
 }
@@ -43,7 +46,7 @@ impl Backend {
         let mut c = self.conn().await?;
         Ok(diesel::sql_query(
             "SELECT id, template::text AS template, recipient, params, status::text AS status, \
-             attempts, last_error FROM mail_outbox ORDER BY id",
+             attempts, claim_id IS NOT NULL AS claimed, last_error FROM mail_outbox ORDER BY id",
         )
         .load(&mut c)
         .await?)
@@ -108,11 +111,21 @@ impl Backend {
 pub struct RecordingMailer {
     sent: Mutex<Vec<(String, MailMessage)>>,
     failures: Mutex<Option<(usize, MailError)>>,
+    delay: Option<std::time::Duration>,
 }
 
 impl RecordingMailer {
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+
+    /// One that takes `delay` per message, as a real provider does (so that deliverers
+    /// running side by side overlap).
+    pub fn slow(delay: std::time::Duration) -> Arc<Self> {
+        Arc::new(Self {
+            delay: Some(delay),
+            ..Self::default()
+        })
     }
 
     /// The next `n` sends fail with `error` (and are not recorded).
@@ -132,6 +145,9 @@ impl RecordingMailer {
 #[async_trait]
 impl Mailer for RecordingMailer {
     async fn send(&self, key: &str, message: &MailMessage) -> Result<(), MailError> {
+        if let Some(d) = self.delay {
+            tokio::time::sleep(d).await;
+        }
         {
             let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some((n, error)) = failures.as_mut()
