@@ -26,7 +26,7 @@ pub use facts::{AuditRow, Label, OrderRow, PaymentRow, Rows, StockLevel};
 pub use http::{
     Reply, Session, access_token, client, demo_email, each, error_code, log_in, login, send,
 };
-pub use mail::{OutboxRow, RecordingMailer};
+pub use mail::{OutboxRow, RecordingMailer, TestClock};
 pub use mami_postgres::seed::{DEMO_PASSWORD, DEMO_USERS};
 pub use reqwest;
 pub use scenario::{AuditFailure, PastOrder, SlotBuilder, Stock};

@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Jsonb, Nullable, Text};
 use diesel_async::RunQueryDsl;
-use mami_domain::mail::{MailError, MailMessage, Mailer, Postman};
+use mami_domain::mail::{Clock, MailError, MailMessage, Mailer, Postman};
 use mami_postgres::{Database, PgOutboxStore};
 use serde_json::Value;
 
@@ -98,10 +99,36 @@ impl Backend {
     }
 
     /// A postman over this app's outbox, with its own pool (as another process would have),
-    /// delivering through `mailer`.
-    pub fn postman(&self, mailer: Arc<dyn Mailer>) -> Result<Postman> {
+    /// delivering through `mailer` on `clock`'s time.
+    pub fn postman(&self, mailer: Arc<dyn Mailer>, clock: Arc<TestClock>) -> Result<Postman> {
         let db = Database::connect(&self.test_db.url, 2, std::time::Duration::from_secs(10))?;
-        Ok(Postman::new(Arc::new(PgOutboxStore::new(db)), mailer))
+        Ok(Postman::new(
+            Arc::new(PgOutboxStore::new(db)),
+            mailer,
+            clock,
+        ))
+    }
+}
+
+/// The system's time, moved ahead by [`TestClock::advance`] (leases and backoffs pass at once).
+#[derive(Debug, Default)]
+pub struct TestClock {
+    ahead: Mutex<Duration>,
+}
+
+impl TestClock {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.ahead.lock().unwrap_or_else(PoisonError::into_inner) += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *self.ahead.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use mami_domain::identity::Role;
 use mami_domain::mail::{DeliveryReport, MailError, Mailer, OutboxStore, Settlement};
 use mami_postgres::{Database, PgOutboxStore};
-use mami_tests::{AuditFailure, RecordingMailer, Reply, TestApp, demo_email};
+use mami_tests::{AuditFailure, RecordingMailer, Reply, TestApp, TestClock, demo_email};
 use serde_json::json;
 
 type R = anyhow::Result<()>;
@@ -53,9 +53,9 @@ async fn two_deliverers_side_by_side_send_each_message_once() -> R {
         RecordingMailer::slow(StdDuration::from_millis(10)),
         RecordingMailer::slow(StdDuration::from_millis(10)),
     );
-    let (first, second) = (app.postman(one.clone())?, app.postman(two.clone())?);
-    let now = Utc::now();
-    let (a, b) = tokio::join!(first.run_once(now), second.run_once(now));
+    let first = app.postman(one.clone(), TestClock::new())?;
+    let second = app.postman(two.clone(), TestClock::new())?;
+    let (a, b) = tokio::join!(first.run_once(), second.run_once());
     let (a, b) = (a?, b?);
     assert_eq!(a.sent + b.sent, 20, "{a:?} {b:?}");
     let keys: Vec<String> = one
@@ -73,7 +73,7 @@ async fn two_deliverers_side_by_side_send_each_message_once() -> R {
             .all(|m| m.status == "SENT" && m.params.is_none() && m.attempts == 1),
         "{outbox:?}"
     );
-    assert!(first.run_once(now).await?.is_idle());
+    assert!(first.run_once().await?.is_idle());
     Ok(())
 }
 
@@ -86,8 +86,7 @@ async fn a_claim_left_by_a_crashed_deliverer_is_taken_over_after_its_lease() -> 
         1,
         StdDuration::from_secs(10),
     )?);
-    let now = Utc::now();
-    let claimed = crashed.claim(now, Duration::seconds(60)).await?;
+    let claimed = crashed.claim(Utc::now(), Duration::seconds(60)).await?;
     let Some(claimed) = claimed else {
         panic!("nothing to claim");
     };
@@ -96,15 +95,12 @@ async fn a_claim_left_by_a_crashed_deliverer_is_taken_over_after_its_lease() -> 
     lost.send(&claimed.key, &claimed.message).await?;
 
     let mailer = RecordingMailer::new();
-    let postman = app.postman(mailer.clone())?;
-    assert!(
-        postman
-            .run_once(now + Duration::seconds(59))
-            .await?
-            .is_idle()
-    );
-    let after = now + Duration::seconds(61);
-    assert_eq!(postman.run_once(after).await?, report(1, 0, 0, 0));
+    let clock = TestClock::new();
+    let postman = app.postman(mailer.clone(), clock.clone())?;
+    clock.advance(Duration::seconds(55));
+    assert!(postman.run_once().await?.is_idle(), "the lease still holds");
+    clock.advance(Duration::seconds(6));
+    assert_eq!(postman.run_once().await?, report(1, 0, 0, 0));
     let sent = mailer.sent();
     assert_eq!(sent.len(), 1);
     // The repeat carries the same key: a provider with idempotency keys drops it.
@@ -113,7 +109,7 @@ async fn a_claim_left_by_a_crashed_deliverer_is_taken_over_after_its_lease() -> 
     let row = &app.outbox().await?[0];
     assert_eq!((row.status.as_str(), row.attempts), ("SENT", 2));
     // The crashed deliverer, back, can no longer record an outcome.
-    let late = crashed.settle(claimed.id, claimed.claim, Settlement::Sent, after);
+    let late = crashed.settle(claimed.id, claimed.claim, Settlement::Sent, Utc::now());
     assert!(!late.await?);
     Ok(())
 }
@@ -130,12 +126,8 @@ async fn a_rolled_back_transaction_queues_and_sends_nothing() -> R {
     app.allow_audit_writes().await?;
     assert!(app.outbox().await?.is_empty());
     let mailer = RecordingMailer::new();
-    assert!(
-        app.postman(mailer.clone())?
-            .run_once(Utc::now())
-            .await?
-            .is_idle()
-    );
+    let postman = app.postman(mailer.clone(), TestClock::new())?;
+    assert!(postman.run_once().await?.is_idle());
     assert!(mailer.sent().is_empty());
     Ok(())
 }
@@ -146,25 +138,19 @@ async fn failures_are_retried_with_backoff_and_secrets_erased_when_done() -> R {
     forgot(&app, demo_email(Role::Customer)).await?;
     send_code(&app, "newcomer@example.com").await?;
     let mailer = RecordingMailer::new();
-    let postman = app.postman(mailer.clone())?;
+    let clock = TestClock::new();
+    let postman = app.postman(mailer.clone(), clock.clone())?;
     mailer.fail_next(1, MailError::Retryable("Brevo answered HTTP 503".into()));
-    let now = Utc::now();
-    assert_eq!(postman.run_once(now).await?, report(1, 1, 0, 0));
+    assert_eq!(postman.run_once().await?, report(1, 1, 0, 0));
     let first = &app.outbox().await?[0];
     assert_eq!((first.status.as_str(), first.attempts), ("PENDING", 1));
     assert!(first.params.is_some(), "kept for the retry");
     assert_eq!(first.last_error.as_deref(), Some("Brevo answered HTTP 503"));
     // Not due before its backoff (5 s after the first failure) has passed.
-    assert!(
-        postman
-            .run_once(now + Duration::seconds(4))
-            .await?
-            .is_idle()
-    );
-    assert_eq!(
-        postman.run_once(now + Duration::seconds(6)).await?,
-        report(1, 0, 0, 0)
-    );
+    clock.advance(Duration::seconds(3));
+    assert!(postman.run_once().await?.is_idle());
+    clock.advance(Duration::seconds(4));
+    assert_eq!(postman.run_once().await?, report(1, 0, 0, 0));
     let done = app.outbox().await?;
     assert!(
         done.iter()
@@ -175,11 +161,11 @@ async fn failures_are_retried_with_backoff_and_secrets_erased_when_done() -> R {
     // Refused for good: given up at once, the secret erased.
     forgot(&app, demo_email(Role::Manager)).await?;
     mailer.fail_next(1, MailError::Permanent("Brevo answered HTTP 400".into()));
-    assert_eq!(postman.run_once(Utc::now()).await?, report(0, 0, 1, 0));
+    assert_eq!(postman.run_once().await?, report(0, 0, 1, 0));
     // Expired before it could be sent: never sent, the secret erased.
     forgot(&app, demo_email(Role::Admin)).await?;
     app.expire_secrets().await?;
-    assert_eq!(postman.run_once(Utc::now()).await?, report(0, 0, 0, 1));
+    assert_eq!(postman.run_once().await?, report(0, 0, 0, 1));
     let rows = app.outbox().await?;
     let ends: Vec<(&str, bool)> = rows
         .iter()
@@ -204,7 +190,7 @@ async fn the_development_mailer_writes_one_file_per_message() -> R {
     let dir = std::path::PathBuf::from(mami_tests::mail_dir(&app.test_db.url));
     forgot(&app, demo_email(Role::Customer)).await?;
     let code = send_code(&app, "newcomer@example.com").await?.body["data"]["code"].clone();
-    let report = app.state.accounts.postman.run_once(Utc::now()).await?;
+    let report = app.state.accounts.postman.run_once().await?;
     assert_eq!(report.sent, 2);
     let mut texts = Vec::new();
     for entry in std::fs::read_dir(&dir)? {

@@ -186,7 +186,7 @@ fn spawn_mail_worker(state: actix_web::web::Data<AppState>, poll: std::time::Dur
                 () = tokio::time::sleep(poll) => {}
                 () = state.accounts.mail_wake.notified() => {}
             }
-            match state.accounts.postman.run_once(chrono::Utc::now()).await {
+            match state.accounts.postman.run_once().await {
                 Ok(report) if !report.is_idle() => tracing::info!(?report, "mail delivery pass"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "mail delivery pass failed"),

@@ -3,7 +3,7 @@
 
 mod accounts;
 
-pub use accounts::Accounts;
+pub use accounts::{Accounts, SystemClock};
 
 use std::sync::Arc;
 

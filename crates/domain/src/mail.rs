@@ -227,6 +227,13 @@ impl RetryPolicy {
     }
 }
 
+/// The time, asked afresh for every claim and settlement: a pass can last longer than a lease,
+/// and a lease computed from the pass's start could already be over when it is taken.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
 /// What one delivery pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -248,34 +255,45 @@ impl DeliveryReport {
 pub struct Postman {
     store: Arc<dyn OutboxStore>,
     mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
     pub policy: RetryPolicy,
     /// Messages per pass at most, so a pass ends even while new mail keeps arriving.
     pub batch: usize,
 }
 
 impl Postman {
-    pub fn new(store: Arc<dyn OutboxStore>, mailer: Arc<dyn Mailer>) -> Self {
+    pub fn new(
+        store: Arc<dyn OutboxStore>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             store,
             mailer,
+            clock,
             policy: RetryPolicy::default(),
             batch: 100,
         }
     }
 
-    /// One pass at `now`: expires what can no longer be sent, then claims, sends and settles
-    /// due messages one at a time until none is due (or `batch` were handled).
+    /// One pass: expires what can no longer be sent, then claims, sends and settles due
+    /// messages one at a time until none is due (or `batch` were handled).
     #[instrument(skip_all)]
-    pub async fn run_once(&self, now: DateTime<Utc>) -> Result<DeliveryReport, InfraError> {
+    pub async fn run_once(&self) -> Result<DeliveryReport, InfraError> {
         let mut report = DeliveryReport {
-            expired: self.store.expire(now).await?,
+            expired: self.store.expire(self.clock.now()).await?,
             ..DeliveryReport::default()
         };
         for _ in 0..self.batch {
-            let Some(mail) = self.store.claim(now, self.policy.lease).await? else {
+            let claimed = self
+                .store
+                .claim(self.clock.now(), self.policy.lease)
+                .await?;
+            let Some(mail) = claimed else {
                 break;
             };
             let result = self.mailer.send(&mail.key, &mail.message).await;
+            let now = self.clock.now();
             let outcome = self.policy.settle(&mail, result, now);
             let (id, attempts) = (mail.id, mail.attempts);
             match &outcome {
@@ -405,8 +423,10 @@ mod tests {
             ok = false;
             r
         });
-        let report = Postman::new(Arc::new(store), Arc::new(mailer))
-            .run_once(now)
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(now);
+        let report = Postman::new(Arc::new(store), Arc::new(mailer), Arc::new(clock))
+            .run_once()
             .await;
         assert_eq!(
             report,

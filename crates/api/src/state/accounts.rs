@@ -9,7 +9,7 @@ use mami_domain::addresses::AddressService;
 use mami_domain::identity::{
     IdentityStore, PasswordHasher, ProfileService, RecoveryService, RecoverySettings,
 };
-use mami_domain::mail::{Mailer, Postman};
+use mami_domain::mail::{Clock, Mailer, Postman};
 use mami_mail::{BrevoConfig, BrevoMailer, FileMailer};
 use mami_postgres::{Database, PgAddressStore, PgOutboxStore, PgProfileStore, PgRecoveryStore};
 use tokio::sync::Notify;
@@ -26,6 +26,16 @@ pub struct Accounts {
     pub postman: Postman,
     /// Nudged after a request queued mail, so this process's worker sends it at once.
     pub mail_wake: Arc<Notify>,
+}
+
+/// The system's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
 }
 
 /// The mailer `config` names, and the longest one send can take.
@@ -60,7 +70,8 @@ impl Accounts {
         hasher: Arc<dyn PasswordHasher>,
     ) -> Result<Self, InfraError> {
         let (mailer, send_timeout) = mailer(&config.mail)?;
-        let mut postman = Postman::new(Arc::new(PgOutboxStore::new(db.clone())), mailer);
+        let store = Arc::new(PgOutboxStore::new(db.clone()));
+        let mut postman = Postman::new(store, mailer, Arc::new(SystemClock));
         // A live deliverer must never lose its claim: the lease outlasts a send by far.
         postman.policy.lease = chrono::Duration::from_std(send_timeout * 3)
             .map_or(postman.policy.lease, |d| d + chrono::Duration::seconds(30));
