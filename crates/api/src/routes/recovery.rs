@@ -112,13 +112,18 @@ pub async fn reset_password(
     let b = body.0;
     let mut errors = ValidationErrors::default();
     let email = errors.check(Email::parse("email", &b.email));
-    let token_length = b.token.chars().count();
-    if !(8..=128).contains(&token_length) {
-        errors.push(FieldError::new(
+    match b.token.chars().count() {
+        n if n < 8 => errors.push(FieldError::new(
             &["token"],
-            "string_length",
-            "String should have 8 to 128 characters",
-        ));
+            "string_too_short",
+            "String should have at least 8 characters",
+        )),
+        n if n > 128 => errors.push(FieldError::new(
+            &["token"],
+            "string_too_long",
+            "String should have at most 128 characters",
+        )),
+        _ => {}
     }
     let password = errors.check(NewPassword::parse("new_password", &b.new_password));
     let (Some(email), Some(password)) = (email, password) else {
