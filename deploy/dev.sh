@@ -5,6 +5,8 @@
 #                         the project's private PostgreSQL (deploy/local-pg.sh), creates the
 #                         `mami` database, migrates it and seeds the demo data first; without
 #                         PAYMENT_PROVIDER_URL it runs mami-paysim on 127.0.0.1:12111 alongside.
+#                         E-mail (reset links, registration codes) is written to .local/mail,
+#                         one file per message, unless MAIL_PROVIDER says otherwise.
 #   deploy/dev.sh test    Run the whole test suite (cargo test --workspace); the tests start the
 #                         private PostgreSQL themselves unless MAMI_TEST_DATABASE_URL is set.
 set -euo pipefail
@@ -32,12 +34,18 @@ serve() {
     trap 'kill "$paysim_pid" 2>/dev/null || true' EXIT
     export PAYMENT_PROVIDER_URL=http://127.0.0.1:12111 PAYMENT_PROVIDER_SECRET_KEY=sk_test_paysim
   fi
+  if [ "${APP_ENV:-production}" != production ]; then
+    export MAIL_PROVIDER="${MAIL_PROVIDER:-files}" MAIL_DIR="${MAIL_DIR:-.local/mail}"
+  fi
   "$bin" migrate
   "$bin" seed
   cat >&2 <<'MSG'
 dev: demo users (password Mami2026!): customer@mami.local, employee@mami.local,
      manager@mami.local, admin@mami.local. API docs: http://127.0.0.1:8080/api/v1/docs
 MSG
+  if [ "${MAIL_PROVIDER:-}" = files ]; then
+    echo "dev: e-mail (reset links, registration codes) is written to $MAIL_DIR, not sent" >&2
+  fi
   "$bin" serve
 }
 

@@ -15,6 +15,17 @@ use crate::backend::Backend;
 use crate::db::{TestDb, seed};
 use crate::http::client;
 
+/// Where the development mailer of a test server over `database_url` writes: a folder of the
+/// system's temporary directory named after the database, never the repository's `.local`.
+pub fn mail_dir(database_url: &str) -> String {
+    let name = database_url.rsplit('/').next().unwrap_or("mami");
+    std::env::temp_dir()
+        .join("mami-test-mail")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// Environment of a test server: development-like, rate limits off unless asked for. Later
 /// entries of `extra` win over earlier ones and over the defaults.
 pub fn test_env(database_url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -32,6 +43,7 @@ pub fn test_env(database_url: &str, extra: &[(&str, &str)]) -> Vec<(String, Stri
         ),
         ("RATE_LIMIT_ENABLED".into(), "false".into()),
         ("DATABASE_POOL_SIZE".into(), "8".into()),
+        ("MAIL_DIR".into(), mail_dir(database_url)),
     ];
     for (k, v) in extra {
         env.retain(|(key, _)| key != k);

@@ -116,6 +116,17 @@ impl BinaryApp {
         Ok(address)
     }
 
+    /// Kills every process of this app at once (no drain), as a crash or a power cut would.
+    /// Further processes can be started with [`BinaryApp::another_process`].
+    pub fn kill_all(&mut self) {
+        for (c, _) in &mut self.extra {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// What the first process wrote to stderr (its logs).
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()

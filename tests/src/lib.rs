@@ -13,12 +13,13 @@ pub mod demo;
 mod facts;
 mod fulfilment;
 mod http;
+mod mail;
 mod scenario;
 mod shopper;
 
 use std::path::PathBuf;
 
-pub use app::{Paysim, TestApp, test_env};
+pub use app::{Paysim, TestApp, mail_dir, test_env};
 pub use backend::Backend;
 pub use binary::BinaryApp;
 pub use db::{TestDb, base_url, seed};
@@ -27,6 +28,7 @@ pub use fulfilment::{Fulfil, OpsCalls, PaidOrder, PaymentState};
 pub use http::{
     Reply, Session, access_token, client, demo_email, each, error_code, log_in, login, send,
 };
+pub use mail::{OutboxRow, RecordingMailer, TestClock};
 pub use mami_postgres::seed::{DEMO_PASSWORD, DEMO_USERS};
 pub use reqwest;
 pub use scenario::{AuditFailure, PastOrder, SlotBuilder, Stock};

@@ -36,6 +36,30 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/api/v1/auth/change-password",
         Access::Authenticated,
     ),
+    ("POST", "/api/v1/auth/forgot-password", Access::Public),
+    ("POST", "/api/v1/auth/reset-password", Access::Public),
+    ("POST", "/api/v1/auth/register/send-otp", Access::Public),
+    ("POST", "/api/v1/auth/register/verify-otp", Access::Public),
+    ("GET", "/api/v1/me", Access::Authenticated),
+    ("PATCH", "/api/v1/me", Access::Authenticated),
+    ("PATCH", "/api/v1/me/phone", Access::Authenticated),
+    ("GET", "/api/v1/me/addresses", Access::Authenticated),
+    ("POST", "/api/v1/me/addresses", Access::Authenticated),
+    (
+        "PUT",
+        "/api/v1/me/addresses/{address_id}",
+        Access::Authenticated,
+    ),
+    (
+        "DELETE",
+        "/api/v1/me/addresses/{address_id}",
+        Access::Authenticated,
+    ),
+    (
+        "PATCH",
+        "/api/v1/me/addresses/{address_id}/default",
+        Access::Authenticated,
+    ),
     ("GET", "/api/v1/catalog/categories", Access::Public),
     (
         "GET",
@@ -252,6 +276,7 @@ fn concrete(path: &str) -> String {
     path.replace("{id}", "1")
         .replace("{product_id}", "1")
         .replace("{category_id}", "1")
+        .replace("{address_id}", "1")
 }
 
 #[tokio::test]

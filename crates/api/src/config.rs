@@ -78,6 +78,44 @@ pub struct Config {
     pub reconcile_interval: Duration,
     pub reconcile_min_age: Duration,
     pub reconcile_give_up: Duration,
+    /// Where the client runs: password reset links point at its `/reset-password` page.
+    pub frontend_base_url: String,
+    /// Whether the registration-code routes work (`ENABLE_REGISTRATION_OTP`, or not production).
+    pub registration_codes: bool,
+    /// Who delivers e-mail.
+    pub mail: MailConfig,
+    /// How often the mail worker looks for due messages when nothing woke it.
+    pub mail_poll_interval: Duration,
+}
+
+/// Who delivers e-mail (`MAIL_PROVIDER`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailConfig {
+    /// The development mailer: one file per message in `dir` (`MAIL_DIR`), and a log line.
+    Files { dir: std::path::PathBuf },
+    /// Brevo's transactional API.
+    Brevo(BrevoSettings),
+}
+
+/// `BREVO_*`: the account, the sender and the template of each message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BrevoSettings {
+    pub api_url: String,
+    pub api_key: String,
+    pub sender_email: String,
+    pub sender_name: String,
+    pub reset_template_id: i64,
+    pub registration_template_id: i64,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailConfig::Files { dir } => write!(f, "Files({})", dir.display()),
+            MailConfig::Brevo(b) => write!(f, "Brevo({}, sender {})", b.api_url, b.sender_email),
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -91,6 +129,7 @@ impl std::fmt::Debug for Config {
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("payment_provider_url", &self.payment_provider_url)
             .field("payment_provider_secret_key", &"***")
+            .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
 }
@@ -273,8 +312,16 @@ impl Config {
             parse_int(env, "PAYMENT_PROVIDER_TIMEOUT_MS", 10_000, 100, 120_000)?;
         let (reconcile_interval, reconcile_min_age, reconcile_give_up) =
             reconcile_times(env, payment_timeout_ms)?;
+        let frontend_base_url = frontend_base_url(env, prod)?;
+        let registration_codes = flag(env, "ENABLE_REGISTRATION_OTP")? || !prod;
+        let mail = mail(env, prod)?;
+        let mail_poll_seconds: u64 = parse_int(env, "MAIL_POLL_SECONDS", 5, 1, 3600)?;
 
         Ok(Self {
+            frontend_base_url,
+            registration_codes,
+            mail,
+            mail_poll_interval: Duration::from_secs(mail_poll_seconds),
             reconcile_interval: Duration::from_secs(reconcile_interval),
             reconcile_min_age: Duration::from_secs(reconcile_min_age),
             reconcile_give_up: Duration::from_secs(reconcile_give_up * 60),
@@ -516,6 +563,108 @@ fn payment_provider(env: &dyn Env, prod: bool) -> Result<(String, String), Confi
     Ok((url, secret))
 }
 
+/// An http(s) URL without a trailing `/`.
+fn http_url(var: &'static str, raw: &str) -> Result<String, ConfigError> {
+    let url = raw.trim().trim_end_matches('/');
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.to_owned())
+    } else {
+        Err(err(var, format!("'{raw}' is not an http(s) URL")))
+    }
+}
+
+/// `FRONTEND_BASE_URL`: required in production, where a reset link to localhost would be a bug.
+fn frontend_base_url(env: &dyn Env, prod: bool) -> Result<String, ConfigError> {
+    const VAR: &str = "FRONTEND_BASE_URL";
+    match env.get(VAR) {
+        Some(raw) => http_url(VAR, &raw),
+        None if prod => Err(err(VAR, "is required in production (the client's address)")),
+        None => Ok("http://localhost:5173".to_owned()),
+    }
+}
+
+/// A yes/no variable: `1/true/yes` or `0/false/no`, false when unset.
+fn flag(env: &dyn Env, var: &'static str) -> Result<bool, ConfigError> {
+    match env
+        .get(var)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(other) => Err(err(var, format!("'{other}' is not true or false"))),
+    }
+}
+
+/// `MAIL_PROVIDER` (`brevo` in production, else `files`) and its variables.
+fn mail(env: &dyn Env, prod: bool) -> Result<MailConfig, ConfigError> {
+    let default = if prod { "brevo" } else { "files" };
+    let provider = env
+        .get("MAIL_PROVIDER")
+        .map_or_else(|| default.to_owned(), |p| p.trim().to_ascii_lowercase());
+    match provider.as_str() {
+        "files" if prod => Err(err(
+            "MAIL_PROVIDER",
+            "'files' (the development mailer) is not allowed in production",
+        )),
+        "files" => Ok(MailConfig::Files {
+            dir: env
+                .get("MAIL_DIR")
+                .unwrap_or_else(|| ".local/mail".to_owned())
+                .into(),
+        }),
+        "brevo" => brevo(env, prod).map(MailConfig::Brevo),
+        other => Err(err(
+            "MAIL_PROVIDER",
+            format!("'{other}' is not brevo or files"),
+        )),
+    }
+}
+
+/// `BREVO_*`, every one of them required.
+fn brevo(env: &dyn Env, prod: bool) -> Result<BrevoSettings, ConfigError> {
+    let when = if prod {
+        "is required in production"
+    } else {
+        "is required when MAIL_PROVIDER=brevo"
+    };
+    let required = |var: &'static str| env.get(var).ok_or_else(|| err(var, when));
+    let template = |var: &'static str| -> Result<i64, ConfigError> {
+        let raw = required(var)?;
+        raw.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|v| *v >= 1)
+            .ok_or_else(|| err(var, format!("'{raw}' is not a Brevo template id")))
+    };
+    let api_key = required("BREVO_API_KEY")?;
+    let sender_email = required("BREVO_SENDER_EMAIL")?;
+    if !sender_email.contains('@') {
+        return Err(err(
+            "BREVO_SENDER_EMAIL",
+            format!("'{sender_email}' is not an e-mail address"),
+        ));
+    }
+    let reset_template_id = template("BREVO_RESET_TOKEN_OTP_ID")?;
+    let registration_template_id = template("BREVO_REGISTER_OTP_ID")?;
+    let api_url = match env.get("BREVO_API_URL") {
+        Some(raw) => http_url("BREVO_API_URL", &raw)?,
+        None => "https://api.brevo.com".to_owned(),
+    };
+    let timeout_ms: u64 = parse_int(env, "BREVO_TIMEOUT_MS", 10_000, 100, 60_000)?;
+    Ok(BrevoSettings {
+        api_url,
+        api_key,
+        sender_email: sender_email.trim().to_owned(),
+        sender_name: env
+            .get("BREVO_SENDER_NAME")
+            .unwrap_or_else(|| "Mami".into()),
+        reset_template_id,
+        registration_template_id,
+        timeout: Duration::from_millis(timeout_ms),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,6 +795,11 @@ mod tests {
                 ("CORS_ALLOWED_ORIGINS", cors),
                 ("PAYMENT_PROVIDER_URL", "https://api.stripe.com"),
                 ("PAYMENT_PROVIDER_SECRET_KEY", "sk_live_x"),
+                ("FRONTEND_BASE_URL", "https://shop.example"),
+                ("BREVO_API_KEY", "xkeysib-x"),
+                ("BREVO_SENDER_EMAIL", "shop@shop.example"),
+                ("BREVO_RESET_TOKEN_OTP_ID", "11"),
+                ("BREVO_REGISTER_OTP_ID", "12"),
             ];
             Config::from_env(&env).err().map(|e| e.var)
         };
@@ -668,6 +822,91 @@ mod tests {
             Config::from_env(&no_branch).err().map(|e| e.var),
             Some("DELIVERY_SOURCE_BRANCH_ID")
         );
+    }
+
+    /// A production environment complete but for the mail variables, plus `mail`.
+    fn production_with(mail: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
+        [
+            ("APP_ENV", "production"),
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("DELIVERY_SOURCE_BRANCH_ID", "1"),
+            ("CORS_ALLOWED_ORIGINS", "https://shop.example"),
+            ("PAYMENT_PROVIDER_URL", "https://api.stripe.com"),
+            ("PAYMENT_PROVIDER_SECRET_KEY", "sk_live_x"),
+        ]
+        .iter()
+        .chain(mail)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_complete_mail_provider() {
+        let complete: [(&str, &str); 5] = [
+            ("FRONTEND_BASE_URL", "https://shop.example"),
+            ("BREVO_API_KEY", "xkeysib-x"),
+            ("BREVO_SENDER_EMAIL", "shop@shop.example"),
+            ("BREVO_RESET_TOKEN_OTP_ID", "11"),
+            ("BREVO_REGISTER_OTP_ID", "12"),
+        ];
+        // Each variable, missing alone, is named in a one-line error.
+        for (i, (var, _)) in complete.iter().enumerate() {
+            let missing = complete
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, kv)| *kv)
+                .collect::<Vec<_>>();
+            let e = Config::from_env(&production_with(&missing)).err();
+            assert_eq!(e.as_ref().map(|e| e.var), Some(*var), "{e:?}");
+            assert!(e.is_some_and(|e| e.to_string().lines().count() == 1));
+        }
+        let Ok(c) = Config::from_env(&production_with(&complete)) else {
+            panic!("a complete production environment was refused");
+        };
+        assert!(matches!(&c.mail, MailConfig::Brevo(b)
+            if b.api_url == "https://api.brevo.com" && b.reset_template_id == 11));
+        assert!(!c.registration_codes);
+        let mut files = complete.to_vec();
+        files.push(("MAIL_PROVIDER", "files"));
+        assert_eq!(
+            Config::from_env(&production_with(&files))
+                .err()
+                .map(|e| e.var),
+            Some("MAIL_PROVIDER")
+        );
+        let mut bad_id = complete.to_vec();
+        bad_id.push(("BREVO_REGISTER_OTP_ID", "otp"));
+        bad_id.swap_remove(4);
+        assert_eq!(
+            Config::from_env(&production_with(&bad_id))
+                .err()
+                .map(|e| e.var),
+            Some("BREVO_REGISTER_OTP_ID")
+        );
+        let mut otp = complete.to_vec();
+        otp.push(("ENABLE_REGISTRATION_OTP", "yes"));
+        assert!(Config::from_env(&production_with(&otp)).is_ok_and(|c| c.registration_codes));
+    }
+
+    #[test]
+    fn development_mails_to_files_unless_told_otherwise() -> Result<(), ConfigError> {
+        let c = Config::from_env(&BASE)?;
+        assert_eq!(
+            c.mail,
+            MailConfig::Files {
+                dir: ".local/mail".into()
+            }
+        );
+        assert!(c.registration_codes);
+        assert_eq!(c.frontend_base_url, "http://localhost:5173");
+        assert_eq!(var_of(&[("MAIL_PROVIDER", "brevo")]), Some("BREVO_API_KEY"));
+        assert_eq!(
+            var_of(&[("FRONTEND_BASE_URL", "shop.example")]),
+            Some("FRONTEND_BASE_URL")
+        );
+        Ok(())
     }
 
     #[test]

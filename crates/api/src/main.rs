@@ -127,8 +127,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = config.shutdown_timeout.as_secs();
     let workers = config.workers;
     let interval = config.reconcile_interval;
+    let mail_poll = config.mail_poll_interval;
     let shared = Shared::new(AppState::new(config, db)?).map_err(anyhow::Error::msg)?;
     spawn_reconciler(shared.state.clone(), interval);
+    spawn_mail_worker(shared.state.clone(), mail_poll);
     let mut server = actix_web::HttpServer::new(move || {
         build_app(shared.clone()).wrap(actix_web::middleware::from_fn(drain::track))
     })
@@ -169,6 +171,25 @@ fn spawn_reconciler(state: actix_web::web::Data<AppState>, interval: std::time::
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "reconciler pass failed"),
+            }
+        }
+    });
+}
+
+/// The mail worker: delivers the outbox after commit, woken by this process's requests that
+/// queued mail, and every `poll` for mail queued by other processes or due for a retry. Every
+/// process runs one; claims keep them from sending a message twice.
+fn spawn_mail_worker(state: actix_web::web::Data<AppState>, poll: std::time::Duration) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(poll) => {}
+                () = state.accounts.mail_wake.notified() => {}
+            }
+            match state.accounts.postman.run_once().await {
+                Ok(report) if !report.is_idle() => tracing::info!(?report, "mail delivery pass"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "mail delivery pass failed"),
             }
         }
     });

@@ -1,5 +1,6 @@
 //! Route modules; each exposes `configure`. Paths are relative to `/api/v1`.
 
+pub mod addresses;
 pub mod admin_branches;
 pub mod admin_catalog;
 pub mod admin_settings;
@@ -16,6 +17,8 @@ pub mod images;
 pub mod me;
 pub mod ops;
 pub mod orders;
+pub mod profile;
+pub mod recovery;
 pub mod stock_requests;
 pub mod store;
 
@@ -34,12 +37,21 @@ pub const STAFF: &[Role] = &[Role::Employee, Role::Manager, Role::Admin];
 /// Every `/api/v1` route.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(scope("/health").configure(health::configure))
-        .service(scope("/auth").configure(auth::configure))
+        .service(
+            scope("/auth")
+                .configure(auth::configure)
+                .configure(recovery::configure),
+        )
         .service(scope("/catalog").configure(catalog::configure))
         .service(scope("/images").configure(images::configure))
         .service(scope("/store").configure(store::configure))
         .service(scope("/cart").configure(cart::configure))
-        .service(scope("/me").configure(me::configure))
+        .service(
+            scope("/me")
+                .configure(me::configure)
+                .configure(profile::configure)
+                .configure(addresses::configure),
+        )
         .service(scope("/checkout").configure(checkout::configure))
         .service(scope("/orders").configure(orders::configure))
         .configure(branches::configure)

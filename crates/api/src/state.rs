@@ -1,6 +1,10 @@
 //! The application state: the configuration, the pool and every domain service, wired once
 //! and shared by all workers. Handlers and extractors read it; it knows nothing of them.
 
+mod accounts;
+
+pub use accounts::{Accounts, SystemClock};
+
 use std::sync::Arc;
 
 use mami_domain::Money;
@@ -54,13 +58,16 @@ pub struct AppState {
     pub stock_requests: StockRequestService,
     pub fulfilment: FulfilmentService,
     pub reconciler: Reconciler,
+    pub accounts: Accounts,
 }
 
 impl AppState {
     /// Wires the PostgreSQL adapters and the domain services.
     pub fn new(config: Config, db: Database) -> Result<Self, mami_domain::InfraError> {
         let hasher = Arc::new(Argon2Hasher::new()?);
-        let identity = IdentityService::new(Arc::new(PgIdentityStore::new(db.clone())), hasher);
+        let users = Arc::new(PgIdentityStore::new(db.clone()));
+        let accounts = Accounts::new(&config, &db, users.clone(), hasher.clone())?;
+        let identity = IdentityService::new(users, hasher);
         let tokens = TokenIssuer::new(
             &config.jwt_secret,
             config.access_token_ttl,
@@ -139,6 +146,7 @@ impl AppState {
             db,
             tokens,
             identity,
+            accounts,
         })
     }
 }

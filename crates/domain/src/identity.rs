@@ -3,6 +3,8 @@
 pub mod admin;
 pub mod models;
 pub mod ports;
+pub mod profile;
+pub mod recovery;
 pub mod service;
 
 pub use admin::{UserAdminService, UserDirectory, UserFilter, UserPatch};
@@ -11,6 +13,11 @@ pub use models::{
     User, UserId,
 };
 pub use ports::{IdentityStore, NewUser, PasswordHasher, SessionState, StoreError};
+pub use profile::{ProfileError, ProfilePatch, ProfilePhone, ProfileService, ProfileStore};
+pub use recovery::{
+    RecoveryService, RecoverySettings, RecoveryStore, RegistrationCodeError, ResetPasswordError,
+    SecretSource,
+};
 pub use service::{
     AuthError, ChangePasswordError, IdentityService, LoginError, RegisterError, Registration,
     TokenFacts,

@@ -4,6 +4,7 @@
 //! crates and implement the ports declared here; the `mocks` feature exposes mockall mocks of
 //! every port for unit tests.
 
+pub mod addresses;
 pub mod analytics;
 pub mod audit;
 pub mod branches;
@@ -13,6 +14,7 @@ pub mod checkout;
 mod error;
 pub mod identity;
 pub mod inventory;
+pub mod mail;
 pub mod money;
 pub mod ops;
 pub mod orders;

@@ -1,6 +1,7 @@
-//! PostgreSQL enum types used by orders, payments, idempotency keys and stock requests, and
-//! their mapping to the domain's statuses.
+//! PostgreSQL enum types used by orders, payments, idempotency keys, stock requests and the mail
+//! outbox, and their mapping to the domain's statuses.
 
+use mami_domain::mail::MailTemplate;
 use mami_domain::orders::{Fulfillment, OrderStatus, PaymentStatus, PickedStatus};
 use mami_domain::stock_requests::{RequestStatus, RequestType};
 
@@ -79,4 +80,22 @@ pub enum DbIdempotencyStatus {
     InProgress,
     Succeeded,
     Failed,
+}
+
+db_enum! {
+    #[ExistingTypePath = "crate::schema::sql_types::MailTemplate"]
+    #[DbValueStyle = "SCREAMING_SNAKE_CASE"]
+    pub enum DbMailTemplate mirrors MailTemplate { PasswordReset, RegistrationCode }
+}
+
+/// Where an outbox message stands; only a `Pending` one still carries its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel_derive_enum::DbEnum)]
+#[ExistingTypePath = "crate::schema::sql_types::MailStatus"]
+#[DbValueStyle = "UPPERCASE"]
+pub enum DbMailStatus {
+    Pending,
+    Sent,
+    Failed,
+    Expired,
+    Canceled,
 }

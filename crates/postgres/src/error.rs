@@ -101,6 +101,7 @@ tx_error!(
     mami_domain::catalog::CatalogError,
     mami_domain::stock_requests::StockRequestError,
     mami_domain::ops::OpsError,
+    mami_domain::identity::ResetPasswordError,
 );
 
 /// A transaction body: an async closure over the connection. Naming its future lets the

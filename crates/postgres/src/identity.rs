@@ -103,6 +103,25 @@ pub(crate) async fn user_by_id(
     Ok(row.map(User::from))
 }
 
+/// Stores a new password hash and bumps the token version in the same `UPDATE`, which revokes
+/// every token issued before. Returns the new version, `None` when there is no such user.
+pub(crate) async fn store_password(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    hash: &PasswordHash,
+) -> QueryResult<Option<i32>> {
+    diesel::update(users::table.find(user.0))
+        .set((
+            users::password_hash.eq(&hash.0),
+            users::token_version.eq(users::token_version + 1),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(users::token_version)
+        .get_result(conn)
+        .await
+        .optional()
+}
+
 /// Users, credentials and revoked sessions in PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PgIdentityStore {
@@ -197,16 +216,7 @@ impl IdentityStore for PgIdentityStore {
     ) -> Result<Option<i32>, InfraError> {
         self.db
             .transaction(async |conn| {
-                let version: Option<i32> = diesel::update(users::table.find(user.0))
-                    .set((
-                        users::password_hash.eq(&hash.0),
-                        users::token_version.eq(users::token_version + 1),
-                        users::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .returning(users::token_version)
-                    .get_result(conn)
-                    .await
-                    .optional()?;
+                let version = store_password(conn, user, &hash).await?;
                 if version.is_some() {
                     audit::insert(conn, &audit_entry, None).await?;
                 }

@@ -1,6 +1,7 @@
 //! PostgreSQL adapters for the Mami domain ports (diesel-async over a deadpool pool), the
 //! embedded migrations, the readiness probe and the demo seed.
 
+mod addresses;
 mod audit;
 mod audit_log;
 mod branches;
@@ -15,8 +16,11 @@ mod ledger;
 mod money;
 mod ops;
 mod orders;
+mod outbox;
 mod payment_tokens;
+mod profile;
 mod reconcile;
+mod recovery;
 mod revenue;
 mod rows;
 pub mod schema;
@@ -38,6 +42,7 @@ use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use mami_domain::InfraError;
 
+pub use addresses::PgAddressStore;
 pub use audit_log::PgAuditLog;
 pub use branches::PgBranchStore;
 pub use cart::PgCartStore;
@@ -48,8 +53,11 @@ pub use inventory::PgInventoryStore;
 pub use ledger::PgPaymentLedger;
 pub use ops::PgFulfilmentStore;
 pub use orders::PgOrderStore;
+pub use outbox::PgOutboxStore;
 pub use payment_tokens::PgPaymentTokenStore;
+pub use profile::PgProfileStore;
 pub use reconcile::PgReconcileStore;
+pub use recovery::PgRecoveryStore;
 pub use revenue::PgRevenueReport;
 pub use settings::PgSettingsStore;
 pub use stock_requests::PgStockRequestStore;

@@ -41,6 +41,14 @@ pub mod sql_types {
     #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
     #[diesel(postgres_type(name = "stock_request_status"))]
     pub struct StockRequestStatus;
+
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "mail_template"))]
+    pub struct MailTemplate;
+
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "mail_status"))]
+    pub struct MailStatus;
 }
 
 diesel::table! {
@@ -417,3 +425,79 @@ diesel::table! {
         order_id -> Int8,
     }
 }
+
+// Accounts: the address book, reset tokens, registration codes and the mail outbox.
+
+diesel::table! {
+    addresses (id) {
+        id -> Int8,
+        user_id -> Int8,
+        address_line -> Varchar,
+        city -> Varchar,
+        country -> Varchar,
+        postal_code -> Varchar,
+        latitude -> Nullable<Float8>,
+        longitude -> Nullable<Float8>,
+        is_default -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (id) {
+        id -> Int8,
+        user_id -> Int8,
+        token_hash -> Varchar,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    registration_otps (id) {
+        id -> Int8,
+        email -> Varchar,
+        code_hash -> Varchar,
+        attempts -> Int4,
+        expires_at -> Timestamptz,
+        is_used -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::{MailStatus, MailTemplate};
+
+    mail_outbox (id) {
+        id -> Int8,
+        message_key -> Uuid,
+        template -> MailTemplate,
+        recipient -> Varchar,
+        params -> Nullable<Jsonb>,
+        replace_key -> Nullable<Varchar>,
+        status -> MailStatus,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claim_id -> Nullable<Uuid>,
+        claimed_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Varchar>,
+        expires_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(addresses -> users (user_id));
+diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    addresses,
+    password_reset_tokens,
+    registration_otps,
+    mail_outbox
+);

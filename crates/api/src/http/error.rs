@@ -10,6 +10,7 @@ use mami_domain::{DomainError, FieldError, InfraError, ValidationErrors};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+mod accounts;
 mod checkout;
 mod ops;
 mod stock_requests;

@@ -1,4 +1,5 @@
-//! `/me/payment-tokens`: the caller's saved cards (profile and addresses come later).
+//! `/me/payment-tokens`: the caller's saved cards (the profile and the address book have
+//! their own modules).
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{Datelike, Utc};

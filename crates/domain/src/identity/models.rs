@@ -132,8 +132,13 @@ pub struct FullName(String);
 
 impl FullName {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        Self::parse_up_to(field, raw, 50)
+    }
+
+    /// The same rule with another maximum length (the profile allows 128, as the reference).
+    pub fn parse_up_to(field: &str, raw: &str, max: usize) -> Result<Self, FieldError> {
         let value = raw.trim();
-        if let Some(e) = length_error(field, value, 2, 50) {
+        if let Some(e) = length_error(field, value, 2, max) {
             return Err(e);
         }
         let allowed = |c: char| {
