@@ -91,9 +91,10 @@ async fn fallback(req: HttpRequest) -> HttpResponse {
     ApiError::http(status).error_response()
 }
 
-fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
-    let detail = mami_domain::FieldError::new(&["path"], "value_error", err.to_string());
-    ApiError::validation(vec![detail]).into()
+/// A path segment that does not parse as its route's type (`/catalog/products/abc`): in the
+/// reference the route did not match, so this is the unknown-path answer, 404 `HTTP_404`.
+fn path_error(_: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::http(actix_web::http::StatusCode::NOT_FOUND).into()
 }
 
 /// The whole application: routes, documentation, and the middleware stack (outermost first:
