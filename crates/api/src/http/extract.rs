@@ -1,7 +1,10 @@
 //! Body and query extractors that answer every malformed input in the error envelope:
 //! 415 for a non-JSON body, 400 `HTTP_400` for malformed JSON, 400 `BAD_REQUEST` for a
-//! `null` body, and 400 `VALIDATION_ERROR` with `details.errors[] {loc, msg, type}` for
-//! wrong types, missing fields and unknown fields (in bodies and query strings alike).
+//! `null` body, and 400 `VALIDATION_ERROR` with `details.errors[] {loc, msg, type}` naming
+//! every problem at once: a body is first checked against its type's schema
+//! ([`super::shape`]: wrong types, missing and unknown fields, declared bounds, NUL
+//! characters; integer strings read as integers), a query string reports every unknown
+//! parameter.
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -11,8 +14,11 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use mami_domain::FieldError;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::ApiError;
+use super::shape::Shape;
 
 /// Largest JSON body accepted.
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
@@ -20,6 +26,12 @@ pub const MAX_JSON_BYTES: usize = 256 * 1024;
 /// A JSON body deserialised into `T` (which should `deny_unknown_fields`).
 #[derive(Debug)]
 pub struct ValidJson<T>(pub T);
+
+/// A JSON body as [`ValidJson`], except that no body at all and every falsy one (`{}`, `[]`,
+/// `null`, `""`, `0`, `false`) is 400 `BAD_REQUEST` "Missing JSON body", as the reference's
+/// checkout routes answer.
+#[derive(Debug)]
+pub struct FilledJson<T>(pub T);
 
 /// A query string deserialised into `T` (which should `deny_unknown_fields`).
 #[derive(Debug)]
@@ -91,51 +103,126 @@ fn field_error(root: Option<&str>, path: &serde_path_to_error::Path, message: &s
     }
 }
 
-/// Deserialises a parsed JSON body into `T`, with the failing field named.
-pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+/// Deserialises a parsed JSON body into `T`, every problem named.
+pub fn from_json_value<T: DeserializeOwned + ToSchema + 'static>(
+    mut value: Value,
+) -> Result<T, ApiError> {
     if value.is_null() {
-        return Err(ApiError::bad_request("Missing JSON body"));
+        return Err(missing_body());
     }
+    let errors = Shape::of::<T>().conform(&mut value);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    // The schema and serde agree on derived types; should they ever not, serde's own (first)
+    // problem is still answered as a validation error.
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
         let err = field_error(None, e.path(), &e.inner().to_string());
         ApiError::validation(vec![err])
     })
 }
 
-/// Deserialises a raw query string into `T`, with the failing parameter named.
+/// Deserialises a raw query string into `T`, with every unknown parameter named.
 pub fn from_query_str<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
-    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-    serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
-        let err = field_error(Some("query"), e.path(), &e.inner().to_string());
-        ApiError::validation(vec![err])
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let mut errors = Vec::new();
+    // Each round drops one unknown parameter, so the loop ends.
+    loop {
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&pairs)
+            .finish();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+        let err = match serde_path_to_error::deserialize::<_, T>(de) {
+            Ok(v) if errors.is_empty() => return Ok(v),
+            Ok(_) => break,
+            Err(e) => field_error(Some("query"), e.path(), &e.inner().to_string()),
+        };
+        let unknown = (err.kind == "extra_forbidden")
+            .then(|| err.loc.last().cloned())
+            .flatten();
+        errors.push(err);
+        match unknown {
+            Some(name) if pairs.iter().any(|(k, _)| *k == name) => {
+                pairs.retain(|(k, _)| *k != name);
+            }
+            _ => break,
+        }
+    }
+    Err(ApiError::validation(errors))
+}
+
+fn missing_body() -> ApiError {
+    ApiError::bad_request("Missing JSON body")
+}
+
+/// `{}`, `[]`, `null`, `""`, `0`, `false`: what the reference's `if not payload` refuses.
+fn is_falsy(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+    }
+}
+
+/// Reads and parses the JSON body; with `filled`, an absent or falsy body is refused first.
+fn read_body<T: DeserializeOwned + ToSchema + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    filled: bool,
+) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+    let json = is_json(req);
+    let bytes = Bytes::from_request(req, payload);
+    Box::pin(async move {
+        if !json && !filled {
+            return Err(ApiError::http(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        }
+        let bytes = bytes.await.map_err(|e| {
+            if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::http(StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                ApiError::http(StatusCode::BAD_REQUEST)
+            }
+        })?;
+        if filled && bytes.trim_ascii().is_empty() {
+            return Err(missing_body());
+        }
+        if !json {
+            return Err(ApiError::http(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        }
+        if bytes.len() > MAX_JSON_BYTES {
+            return Err(ApiError::http(StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|_| ApiError::http(StatusCode::BAD_REQUEST))?;
+        if filled && is_falsy(&value) {
+            return Err(missing_body());
+        }
+        from_json_value(value)
     })
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ValidJson<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = is_json(req);
-        let bytes = Bytes::from_request(req, payload);
-        Box::pin(async move {
-            if !json {
-                return Err(ApiError::http(StatusCode::UNSUPPORTED_MEDIA_TYPE));
-            }
-            let bytes = bytes.await.map_err(|e| {
-                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::http(StatusCode::PAYLOAD_TOO_LARGE)
-                } else {
-                    ApiError::http(StatusCode::BAD_REQUEST)
-                }
-            })?;
-            if bytes.len() > MAX_JSON_BYTES {
-                return Err(ApiError::http(StatusCode::PAYLOAD_TOO_LARGE));
-            }
-            let value: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|_| ApiError::http(StatusCode::BAD_REQUEST))?;
-            from_json_value(value).map(ValidJson)
-        })
+        let body = read_body::<T>(req, payload, false);
+        Box::pin(async move { body.await.map(ValidJson) })
+    }
+}
+
+impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for FilledJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body::<T>(req, payload, true);
+        Box::pin(async move { body.await.map(FilledJson) })
     }
 }
 
@@ -154,7 +241,7 @@ mod tests {
     use serde::Deserialize;
     use serde_json::json;
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
     #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Body {
@@ -192,10 +279,25 @@ mod tests {
             e.as_ref().map(first_error),
             Some((vec!["email".into()], "missing".into()))
         );
+        // Pydantic's error types, as the reference answers them.
         let e = from_json_value::<Body>(json!({"email": "a", "tags": [1, "x"]})).err();
         assert_eq!(
             e.as_ref().map(first_error),
-            Some((vec!["tags".into(), "1".into()], "type_error".into()))
+            Some((vec!["tags".into(), "1".into()], "int_parsing".into()))
+        );
+        let e = from_json_value::<Body>(json!({"tags": ["2", -1], "role": 1})).err();
+        let kinds: Vec<String> = e
+            .iter()
+            .flat_map(|e| e.details["errors"].as_array().cloned().unwrap_or_default())
+            .map(|err| format!("{}:{}", err["loc"], err["type"].as_str().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                r#"["email"]:missing"#,
+                r#"["role"]:extra_forbidden"#,
+                r#"["tags","1"]:greater_than_equal"#,
+            ]
         );
         let e = from_json_value::<Body>(json!(null)).err();
         assert_eq!(e.map(|e| e.code), Some("BAD_REQUEST"));
@@ -217,5 +319,22 @@ mod tests {
             ))
         );
         assert!(from_query_str::<Query>("limit=5").is_ok());
+        let e = from_query_str::<Query>("a=1&limit=5&b=2&a=3").err();
+        let locs: Vec<Value> = e
+            .iter()
+            .flat_map(|e| e.details["errors"].as_array().cloned().unwrap_or_default())
+            .map(|err| err["loc"].clone())
+            .collect();
+        assert_eq!(locs, [json!(["query", "a"]), json!(["query", "b"])]);
+    }
+
+    #[test]
+    fn falsy_bodies_are_missing_bodies() {
+        for v in [json!({}), json!([]), json!(null), json!(""), json!(0), json!(false)] {
+            assert!(is_falsy(&v), "{v}");
+        }
+        for v in [json!({"a": 1}), json!([0]), json!("x"), json!(1), json!(true)] {
+            assert!(!is_falsy(&v), "{v}");
+        }
     }
 }

@@ -139,10 +139,11 @@ pub async fn get_user(
 pub struct UserPatchBody {
     pub role: Option<String>,
     pub is_active: Option<bool>,
+    #[schema(format = "full-name")]
     pub full_name: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "phone")]
     pub phone: Option<Option<String>>,
 }
 

@@ -70,14 +70,19 @@ pub struct MessageDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
-    /// 6..100 characters, `local@domain.tld`; unique regardless of case.
+    /// 6..100 characters, `local@domain.tld`; unique regardless of case and of Unicode
+    /// compatibility forms (stored NFKC-normalised and case-folded).
+    #[schema(format = Email)]
     pub email: String,
     /// 8..64 of `A-Z a-z 0-9 !@#$%^&*()_+=-`, with a letter and a digit.
+    #[schema(format = "new-password")]
     pub password: String,
     /// 2..50 English or Hebrew letters, spaces, `-`, `'`.
+    #[schema(format = "full-name")]
     pub full_name: String,
     /// 9..13 characters.
     #[serde(default)]
+    #[schema(format = "phone")]
     pub phone: Option<String>,
     /// Only `CUSTOMER` is accepted; any other role is 403.
     #[serde(default)]
@@ -87,14 +92,18 @@ pub struct RegisterBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(format = "login-password")]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordBody {
+    #[schema(format = "login-password")]
     pub current_password: String,
+    #[schema(format = "new-password")]
     pub new_password: String,
 }
 
