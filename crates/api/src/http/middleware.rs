@@ -1,15 +1,17 @@
-//! Request id, per-request tracing span and security headers.
+//! Request id, per-request tracing span and security headers; NUL characters in the URL.
 
 use std::net::IpAddr;
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, ResponseError, web};
 
 use super::ApiError;
+use super::shape::NUL_MESSAGE;
+use mami_domain::FieldError;
 use tracing::Instrument;
 
 /// The id of the current request, as echoed in `X-Request-Id` and logged on every line.
@@ -141,4 +143,30 @@ pub async fn request_context(
         );
     }
     Ok(res)
+}
+
+/// Where the URL carries a NUL character (`%00`), as a field: `["path"]` or
+/// `["query", name]`. No request line can hold a raw NUL (the HTTP parser refuses it), so
+/// the percent-encoded form is the only way one arrives.
+fn nul_in_url(req: &ServiceRequest) -> Option<FieldError> {
+    if req.path().contains("%00") {
+        return Some(FieldError::new(&["path"], "value_error", NUL_MESSAGE));
+    }
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| FieldError::new(&["query", &k], "value_error", NUL_MESSAGE))
+}
+
+/// Refuses a URL with a NUL character in its path or query (400 `VALIDATION_ERROR`) before
+/// any route reads it: PostgreSQL cannot store one, and every route is covered at once.
+/// Bodies are covered by the body check (`super::shape`).
+pub async fn refuse_nul(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    if let Some(e) = nul_in_url(&req) {
+        let res = ApiError::validation(vec![e]).error_response();
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
 }
