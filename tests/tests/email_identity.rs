@@ -22,9 +22,11 @@ async fn login(app: &TestApp, email: &str, password: &str) -> anyhow::Result<Rep
 async fn a_look_alike_address_is_the_same_account() -> R {
     let app = TestApp::spawn().await?;
     let register = |email: &str| {
-        Reply::of(app.client.post(app.url("/api/v1/auth/register")).json(
-            &json!({"email": email, "password": "Secret123", "full_name": "Dana Levi"}),
-        ))
+        Reply::of(
+            app.client
+                .post(app.url("/api/v1/auth/register"))
+                .json(&json!({"email": email, "password": "Secret123", "full_name": "Dana Levi"})),
+        )
     };
     let r = register("Dana@Example.com").await?;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -37,7 +39,11 @@ async fn a_look_alike_address_is_the_same_account() -> R {
         " DANA@EXAMPLE.COM ",
     ] {
         let r = register(look_alike).await?;
-        assert_eq!((r.status, r.code().as_str()), (400, "USER_EXISTS"), "{look_alike}");
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (400, "USER_EXISTS"),
+            "{look_alike}"
+        );
         let r = login(&app, look_alike, "Secret123").await?;
         assert_eq!(r.status, 200, "{look_alike}: {}", r.body);
         assert_eq!(r.body["data"]["user"]["id"], id, "{look_alike}");
@@ -47,7 +53,12 @@ async fn a_look_alike_address_is_the_same_account() -> R {
     let r = register("straße@example.de").await?;
     assert_eq!((r.status, r.code().as_str()), (400, "USER_EXISTS"));
     // The demo customer, typed in full width.
-    let r = login(&app, "ＣＵＳＴＯＭＥＲ＠ＭＡＭＩ．ＬＯＣＡＬ", DEMO_PASSWORD).await?;
+    let r = login(
+        &app,
+        "ＣＵＳＴＯＭＥＲ＠ＭＡＭＩ．ＬＯＣＡＬ",
+        DEMO_PASSWORD,
+    )
+    .await?;
     assert_eq!(r.status, 200, "{}", r.body);
     Ok(())
 }
@@ -82,11 +93,17 @@ async fn migrate_normalises_stored_addresses_and_keeps_logins_working() -> R {
     assert_eq!(r.status, 200, "{}", r.body);
 
     let done = app.db.normalize_stored_emails().await?;
-    assert_eq!((done.changed, done.clashing), (vec![typed, wide], vec![clash]));
+    assert_eq!(
+        (done.changed, done.clashing),
+        (vec![typed, wide], vec![clash])
+    );
     assert_eq!(app.user_id("legacy.user@example.com").await?, typed);
     assert_eq!(app.user_id("wide@example.com").await?, wide);
     assert_eq!(app.audit_count("user", "EMAIL_NORMALIZED").await?, 2);
-    for (email, user) in [("LEGACY.USER@example.com", typed), ("ｗｉｄｅ@example.com", wide)] {
+    for (email, user) in [
+        ("LEGACY.USER@example.com", typed),
+        ("ｗｉｄｅ@example.com", wide),
+    ] {
         let r = login(&app, email, DEMO_PASSWORD).await?;
         assert_eq!(r.status, 200, "{email}: {}", r.body);
         assert_eq!(r.body["data"]["user"]["id"], user);

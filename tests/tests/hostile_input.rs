@@ -137,7 +137,12 @@ async fn probe(session: &Session, method: &Method, url: &str, body: Option<&Valu
         req = req.json(b);
     }
     let r = Reply::of(req).await?;
-    assert!(r.status < 500, "{method} {url} {body:?}: {} {}", r.status, r.body);
+    assert!(
+        r.status < 500,
+        "{method} {url} {body:?}: {} {}",
+        r.status,
+        r.body
+    );
     if r.status >= 400 {
         error_code(r.status, &r.body);
     }
@@ -175,7 +180,12 @@ async fn no_hostile_input_panics_or_answers_500() -> R {
         let Some(schema) = op.body.as_deref().map(|name| &schemas[name]) else {
             continue;
         };
-        for field in schema["properties"].as_object().into_iter().flatten().map(|p| p.0) {
+        for field in schema["properties"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|p| p.0)
+        {
             for v in hostile_json() {
                 probe(&admin, &op.method, &base, Some(&json!({ field: v }))).await?;
                 probes += 1;

@@ -54,7 +54,10 @@ async fn integer_strings_in_bodies_are_integers() -> R {
     let r = admin.post("/api/v1/admin/products", &product).await?;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["data"]["category_id"], 2);
-    assert_eq!(r.body["data"]["price"], "6.90", "money strings keep their rule");
+    assert_eq!(
+        r.body["data"]["price"], "6.90",
+        "money strings keep their rule"
+    );
 
     let customer = app.session(Role::Customer).await?;
     let r = customer
@@ -173,11 +176,16 @@ async fn confirm_checks_the_key_before_the_body() -> R {
         post(confirm)
             .header("content-type", "application/json")
             .body("{not json"),
-        post(confirm).header("content-type", "text/plain").body("hi"),
+        post(confirm)
+            .header("content-type", "text/plain")
+            .body("hi"),
     ];
     for req in missing_key {
         let r = Reply::of(req).await?;
-        assert_eq!((r.status, r.code().as_str()), (400, "MISSING_IDEMPOTENCY_KEY"));
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (400, "MISSING_IDEMPOTENCY_KEY")
+        );
     }
     let missing_body = json!("Missing JSON body");
     for path in [confirm, "/api/v1/checkout/preview"] {
@@ -235,7 +243,11 @@ async fn lenient_paging_refuses_what_is_not_a_number() -> R {
         "/api/v1/admin/inventory?offset=%C2%80",
     ] {
         let r = admin.get(path).await?;
-        assert_eq!((r.status, r.code().as_str()), (400, "BAD_REQUEST"), "{path}");
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (400, "BAD_REQUEST"),
+            "{path}"
+        );
         assert_eq!(r.body["error"]["message"], "Invalid pagination parameters");
     }
     let r = admin.get("/api/v1/catalog/categories?limit=1000").await?;
@@ -310,7 +322,10 @@ async fn settings_accept_the_clients_slots_text() -> R {
     let r = put(json!({"delivery_min": "120", "delivery_fee": 25, "slots": "06:00-22:00"})).await?;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
-        (&r.body["data"]["delivery_min"], &r.body["data"]["delivery_fee"]),
+        (
+            &r.body["data"]["delivery_min"],
+            &r.body["data"]["delivery_fee"]
+        ),
         (&json!(120.0), &json!(25.0))
     );
     assert!(r.body["data"].get("slots").is_none(), "ignored, not stored");

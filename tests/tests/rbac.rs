@@ -210,7 +210,9 @@ fn concrete(path: &str) -> String {
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
         out.push('1');
-        rest = rest[start..].find('}').map_or("", |end| &rest[start + end + 1..]);
+        rest = rest[start..]
+            .find('}')
+            .map_or("", |end| &rest[start + end + 1..]);
     }
     out + rest
 }

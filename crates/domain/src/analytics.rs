@@ -101,7 +101,16 @@ mod tests {
         assert_eq!(q.map(|q| (now - q.since).num_days()), Some(90));
         assert!(RevenueQuery::parse(Some("7w"), None, now).is_err());
         assert!(RevenueQuery::parse(Some("d"), None, now).is_err());
-        for hostile in ["\u{80}", "30\u{80}", "é", "3😀", "\u{0}", "", "  ", "99999999999d"] {
+        for hostile in [
+            "\u{80}",
+            "30\u{80}",
+            "é",
+            "3😀",
+            "\u{0}",
+            "",
+            "  ",
+            "99999999999d",
+        ] {
             assert!(
                 RevenueQuery::parse(Some(hostile), None, now).is_err(),
                 "{hostile:?}"

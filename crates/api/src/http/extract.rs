@@ -197,8 +197,8 @@ fn read_body<T: DeserializeOwned + ToSchema + 'static>(
         if bytes.len() > MAX_JSON_BYTES {
             return Err(ApiError::http(StatusCode::PAYLOAD_TOO_LARGE));
         }
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|_| ApiError::http(StatusCode::BAD_REQUEST))?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|_| ApiError::http(StatusCode::BAD_REQUEST))?;
         if filled && is_falsy(&value) {
             return Err(missing_body());
         }
@@ -330,10 +330,23 @@ mod tests {
 
     #[test]
     fn falsy_bodies_are_missing_bodies() {
-        for v in [json!({}), json!([]), json!(null), json!(""), json!(0), json!(false)] {
+        for v in [
+            json!({}),
+            json!([]),
+            json!(null),
+            json!(""),
+            json!(0),
+            json!(false),
+        ] {
             assert!(is_falsy(&v), "{v}");
         }
-        for v in [json!({"a": 1}), json!([0]), json!("x"), json!(1), json!(true)] {
+        for v in [
+            json!({"a": 1}),
+            json!([0]),
+            json!("x"),
+            json!(1),
+            json!(true),
+        ] {
             assert!(!is_falsy(&v), "{v}");
         }
     }

@@ -211,7 +211,13 @@ mod tests {
     fn lenient_defaults_clamps_and_refuses_non_numbers() {
         assert_eq!(page::<Lenient>(""), Ok((50, 0)));
         assert_eq!(page::<Lenient>("limit=&offset="), Ok((50, 0)));
-        for bad in ["limit=abc", "offset=x", "limit=1.5", "limit=%C2%80", "offset=-1"] {
+        for bad in [
+            "limit=abc",
+            "offset=x",
+            "limit=1.5",
+            "limit=%C2%80",
+            "offset=-1",
+        ] {
             assert_eq!(page::<Lenient>(bad), Err("BAD_REQUEST"), "{bad}");
         }
         assert_eq!(page::<Lenient>("limit=500&offset=3"), Ok((100, 3)));

@@ -20,8 +20,8 @@ use super::formats;
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
-    AdditionalProperties, Array, ArrayItems, KnownFormat, Object, Schema, SchemaFormat,
-    SchemaType, Type,
+    AdditionalProperties, Array, ArrayItems, KnownFormat, Object, Schema, SchemaFormat, SchemaType,
+    Type,
 };
 
 /// The message of a text that carries a NUL character (PostgreSQL cannot store one).
@@ -114,7 +114,12 @@ fn refuse_nul(value: &Value, w: &mut Walk<'_>) {
 }
 
 /// A declared bound: its value, error type, wording, and whether `x` keeps it.
-type Bound<'a> = (&'a Option<utoipa::Number>, &'a str, &'a str, fn(f64, f64) -> bool);
+type Bound<'a> = (
+    &'a Option<utoipa::Number>,
+    &'a str,
+    &'a str,
+    fn(f64, f64) -> bool,
+);
 
 /// Schemas nest no deeper than this (a guard against a recursive schema).
 const MAX_DEPTH: usize = 32;
@@ -239,7 +244,10 @@ impl Walk<'_> {
         if let Some(min) = a.min_items
             && items.len() < min
         {
-            self.error("too_short", format!("List should have at least {min} items"));
+            self.error(
+                "too_short",
+                format!("List should have at least {min} items"),
+            );
         }
         if let Some(max) = a.max_items
             && items.len() > max
@@ -283,12 +291,17 @@ impl Walk<'_> {
                     }
                 }
             }
-            let primary = types.iter().find(|t| **t != Type::Null).unwrap_or(&Type::Null);
+            let primary = types
+                .iter()
+                .find(|t| **t != Type::Null)
+                .unwrap_or(&Type::Null);
             let (kind, msg) = type_error(primary);
             return self.error(kind, msg);
         }
         match value {
-            Value::Number(n) if types.contains(&Type::Integer) && !types.contains(&Type::Number) => {
+            Value::Number(n)
+                if types.contains(&Type::Integer) && !types.contains(&Type::Number) =>
+            {
                 if let Some(i) = n.as_i64() {
                     self.integer(o, i128::from(i), value);
                 }
@@ -318,7 +331,11 @@ impl Walk<'_> {
             }
             _ => (i128::from(i64::MIN), i128::from(i64::MAX)),
         };
-        let Some(i) = (lo..=hi).contains(&n).then(|| i64::try_from(n).ok()).flatten() else {
+        let Some(i) = (lo..=hi)
+            .contains(&n)
+            .then(|| i64::try_from(n).ok())
+            .flatten()
+        else {
             return self.error(
                 "int_range",
                 format!("Input should be a whole number from {lo} to {hi}"),
@@ -331,9 +348,24 @@ impl Walk<'_> {
 
     fn bounds(&mut self, o: &Object, x: f64) {
         let checks: [Bound<'_>; 4] = [
-            (&o.minimum, "greater_than_equal", "greater than or equal to", |x, m| x >= m),
-            (&o.exclusive_minimum, "greater_than", "greater than", |x, m| x > m),
-            (&o.maximum, "less_than_equal", "less than or equal to", |x, m| x <= m),
+            (
+                &o.minimum,
+                "greater_than_equal",
+                "greater than or equal to",
+                |x, m| x >= m,
+            ),
+            (
+                &o.exclusive_minimum,
+                "greater_than",
+                "greater than",
+                |x, m| x > m,
+            ),
+            (
+                &o.maximum,
+                "less_than_equal",
+                "less than or equal to",
+                |x, m| x <= m,
+            ),
             (&o.exclusive_maximum, "less_than", "less than", |x, m| x < m),
         ];
         for (bound, kind, words, holds) in checks {
@@ -513,7 +545,11 @@ mod tests {
         let (_, errors) = conform::<Body>(json!({}));
         assert_eq!(
             errors,
-            pairs(&[("email", "missing"), ("kind", "missing"), ("lines", "missing")])
+            pairs(&[
+                ("email", "missing"),
+                ("kind", "missing"),
+                ("lines", "missing")
+            ])
         );
     }
 

@@ -98,7 +98,9 @@ pub struct Email(String);
 pub fn normalize_email(raw: &str) -> String {
     let nfkc = ComposingNormalizerBorrowed::new_nfkc();
     let compatible = nfkc.normalize(raw);
-    let folded = CaseMapperBorrowed::new().fold_string(&compatible).into_owned();
+    let folded = CaseMapperBorrowed::new()
+        .fold_string(&compatible)
+        .into_owned();
     nfkc.normalize(&folded).trim().to_owned()
 }
 
@@ -362,7 +364,11 @@ mod tests {
         assert_eq!(normal("re\u{301}my@x.fr"), normal("rémy@x.fr"));
         assert_eq!(normal("ﬁona@x.com"), Some("fiona@x.com".to_owned()));
         // Normalising twice changes nothing.
-        for s in ["ｃｕｓｔｏｍｅｒ＠ｍａｍｉ．ｌｏｃａｌ", "STRASSE@x.de", "ΌΣΟΣ@x.gr"] {
+        for s in [
+            "ｃｕｓｔｏｍｅｒ＠ｍａｍｉ．ｌｏｃａｌ",
+            "STRASSE@x.de",
+            "ΌΣΟΣ@x.gr",
+        ] {
             let once = normalize_email(s);
             assert_eq!(normalize_email(&once), once);
         }
