@@ -9,6 +9,7 @@ pub mod middleware;
 pub mod paging;
 pub mod params;
 pub mod rate_limit;
+pub mod refusals;
 pub mod shape;
 
 pub use envelope::{created, ok};

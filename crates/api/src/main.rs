@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mami_api::config::{Config, ProcessEnv};
-use mami_api::{AppState, Shared, build_app, telemetry};
+use mami_api::{AppState, ServeOptions, Shared, build_app, telemetry};
 use mami_postgres::Database;
 
 #[derive(Parser)]
@@ -129,15 +129,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let interval = config.reconcile_interval;
     let shared = Shared::new(AppState::new(config, db)?).map_err(anyhow::Error::msg)?;
     spawn_reconciler(shared.state.clone(), interval);
-    let mut server = actix_web::HttpServer::new(move || {
+    let options = ServeOptions {
+        workers,
+        shutdown_timeout: Some(shutdown),
+    };
+    let server = mami_api::serve(std::net::TcpListener::bind(bind)?, options, move || {
         build_app(shared.clone()).wrap(actix_web::middleware::from_fn(drain::track))
-    })
-    .shutdown_timeout(shutdown)
-    .disable_signals();
-    if let Some(n) = workers {
-        server = server.workers(n);
-    }
-    let server = server.bind(bind)?.run();
+    })?;
     drain::stop_on_signals(server.handle())?;
     tracing::info!(address = %bind, "serving the Mami API");
     server.await?;

@@ -20,6 +20,14 @@ pub struct RequestId(pub String);
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The headers every response carries (`Strict-Transport-Security` too, over HTTPS).
+pub const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("x-xss-protection", "1; mode=block"),
+];
+
 /// Trusted reverse proxies, whose `X-Forwarded-*` headers are believed.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(pub Vec<IpAddr>);
@@ -125,12 +133,7 @@ pub async fn request_context(
     if let Ok(v) = HeaderValue::from_str(&id) {
         headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
-    for (name, value) in [
-        ("x-content-type-options", "nosniff"),
-        ("x-frame-options", "DENY"),
-        ("referrer-policy", "no-referrer"),
-        ("x-xss-protection", "1; mode=block"),
-    ] {
+    for (name, value) in SECURITY_HEADERS {
         headers.insert(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
@@ -168,5 +171,7 @@ pub async fn refuse_nul(
         let res = ApiError::validation(vec![e]).error_response();
         return Ok(req.into_response(res).map_into_right_body());
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
