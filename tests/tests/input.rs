@@ -104,7 +104,7 @@ async fn every_problem_of_a_body_is_named_at_once() -> R {
 
     // Rules, types, missing and unknown fields together, as Pydantic lists them.
     let r = register(json!({"email": "x", "password": "abcdefgh", "phone": 5,
-        "colour": "red", "shade": "dark"}))
+        "role": "ROOT", "colour": "red", "shade": "dark"}))
     .await?;
     assert_eq!(
         problems(&r),
@@ -114,6 +114,7 @@ async fn every_problem_of_a_body_is_named_at_once() -> R {
             "full_name:missing",
             "password:value_error",
             "phone:string_type",
+            "role:enum",
             "shade:extra_forbidden",
         ]
     );

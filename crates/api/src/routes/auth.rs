@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::dto::RoleName;
 use crate::auth::Authenticated;
 use crate::auth::extractor::{authenticate, request_context};
 use crate::http::{ApiError, ValidJson, created, ok};
@@ -86,7 +87,7 @@ pub struct RegisterBody {
     pub phone: Option<String>,
     /// Only `CUSTOMER` is accepted; any other role is 403.
     #[serde(default)]
-    pub role: Option<String>,
+    pub role: Option<RoleName>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -155,20 +156,7 @@ pub async fn register(
         .phone
         .as_deref()
         .map(|p| errors.check(Phone::parse("phone", p)));
-    let requested_role = match b.role.as_deref() {
-        None => None,
-        Some(r) => match Role::parse(r) {
-            Some(role) => Some(role),
-            None => {
-                errors.push(mami_domain::FieldError::new(
-                    &["role"],
-                    "enum",
-                    "Input should be 'CUSTOMER', 'EMPLOYEE', 'MANAGER' or 'ADMIN'",
-                ));
-                None
-            }
-        },
-    };
+    let requested_role = b.role.map(Role::from);
     let (Some(email), Some(password), Some(full_name)) = (email, password, full_name) else {
         return Err(errors.into());
     };
