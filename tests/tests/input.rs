@@ -5,7 +5,7 @@
 use mami_domain::identity::Role;
 use mami_tests::demo::WAREHOUSE;
 use mami_tests::reqwest::Method;
-use mami_tests::{Reply, TestApp, each};
+use mami_tests::{Reply, Session, TestApp, each};
 use serde_json::{Value, json};
 
 type R = anyhow::Result<()>;
@@ -30,6 +30,15 @@ fn fields(r: &Reply) -> Vec<String> {
         .into_iter()
         .filter_map(|p| p.split(':').next().map(str::to_owned))
         .collect()
+}
+
+/// Asserts that a GET of each path answers `status` with `code`.
+async fn each_answers(session: &Session, paths: &[&str], status: u16, code: &str) -> R {
+    for path in paths {
+        let r = session.get(path).await?;
+        assert_eq!((r.status, r.code().as_str()), (status, code), "{path}");
+    }
+    Ok(())
 }
 
 fn invalid(r: &Reply) -> bool {
@@ -210,17 +219,15 @@ async fn confirm_checks_the_key_before_the_body() -> R {
 async fn a_non_integer_path_id_does_not_match_the_route() -> R {
     let app = TestApp::spawn().await?;
     let admin = app.session(Role::Admin).await?;
-    for path in [
+    let paths = [
         "/api/v1/catalog/products/abc",
         "/api/v1/catalog/products/1.5",
         "/api/v1/catalog/products/99999999999999999999",
         "/api/v1/catalog/categories/x/products",
         "/api/v1/admin/users/%C2%80",
         "/api/v1/orders/one",
-    ] {
-        let r = admin.get(path).await?;
-        assert_eq!((r.status, r.code().as_str()), (404, "HTTP_404"), "{path}");
-    }
+    ];
+    each_answers(&admin, &paths, 404, "HTTP_404").await?;
     let r = Reply::of(
         admin
             .request(Method::PATCH, "/api/v1/admin/categories/abc")
@@ -235,22 +242,17 @@ async fn a_non_integer_path_id_does_not_match_the_route() -> R {
 async fn lenient_paging_refuses_what_is_not_a_number() -> R {
     let app = TestApp::spawn().await?;
     let admin = app.session(Role::Admin).await?;
-    for path in [
+    let paths = [
         "/api/v1/catalog/categories?limit=abc",
         "/api/v1/catalog/categories?offset=x",
         "/api/v1/catalog/categories/1/products?limit=-1",
         "/api/v1/catalog/products/featured?limit=ten",
         "/api/v1/catalog/products/autocomplete?q=mi&limit=1.5",
         "/api/v1/admin/inventory?offset=%C2%80",
-    ] {
-        let r = admin.get(path).await?;
-        assert_eq!(
-            (r.status, r.code().as_str()),
-            (400, "BAD_REQUEST"),
-            "{path}"
-        );
-        assert_eq!(r.body["error"]["message"], "Invalid pagination parameters");
-    }
+    ];
+    each_answers(&admin, &paths, 400, "BAD_REQUEST").await?;
+    let r = admin.get(paths[0]).await?;
+    assert_eq!(r.body["error"]["message"], "Invalid pagination parameters");
     let r = admin.get("/api/v1/catalog/categories?limit=1000").await?;
     assert_eq!(
         (r.status, &r.body["meta"]["limit"]),

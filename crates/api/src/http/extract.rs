@@ -23,15 +23,17 @@ use super::shape::Shape;
 /// Largest JSON body accepted.
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
 
-/// A JSON body deserialised into `T` (which should `deny_unknown_fields`).
+/// A JSON body deserialised into `T`; with `FILLED`, no body at all and every falsy one (`{}`,
+/// `[]`, `null`, `""`, `0`, `false`) is 400 `BAD_REQUEST` "Missing JSON body".
 #[derive(Debug)]
-pub struct ValidJson<T>(pub T);
+pub struct JsonBody<T, const FILLED: bool>(pub T);
 
-/// A JSON body as [`ValidJson`], except that no body at all and every falsy one (`{}`, `[]`,
-/// `null`, `""`, `0`, `false`) is 400 `BAD_REQUEST` "Missing JSON body", as the reference's
-/// checkout routes answer.
-#[derive(Debug)]
-pub struct FilledJson<T>(pub T);
+/// A JSON body deserialised into `T` (which should `deny_unknown_fields`).
+pub type ValidJson<T> = JsonBody<T, false>;
+
+/// A JSON body as [`ValidJson`], refusing an absent or falsy body as the reference's checkout
+/// routes do.
+pub type FilledJson<T> = JsonBody<T, true>;
 
 /// A query string deserialised into `T` (which should `deny_unknown_fields`).
 #[derive(Debug)]
@@ -206,23 +208,15 @@ fn read_body<T: DeserializeOwned + ToSchema + 'static>(
     })
 }
 
-impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for ValidJson<T> {
+impl<T: DeserializeOwned + ToSchema + 'static, const FILLED: bool> FromRequest
+    for JsonBody<T, FILLED>
+{
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = read_body::<T>(req, payload, false);
-        Box::pin(async move { body.await.map(ValidJson) })
-    }
-}
-
-impl<T: DeserializeOwned + ToSchema + 'static> FromRequest for FilledJson<T> {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = read_body::<T>(req, payload, true);
-        Box::pin(async move { body.await.map(FilledJson) })
+        let body = read_body::<T>(req, payload, FILLED);
+        Box::pin(async move { body.await.map(JsonBody) })
     }
 }
 
