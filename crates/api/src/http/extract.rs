@@ -18,7 +18,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::ApiError;
-use super::shape::Shape;
+use super::shape::{self, Shape};
 
 /// Largest JSON body accepted.
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
@@ -113,15 +113,28 @@ pub fn from_json_value<T: DeserializeOwned + ToSchema + 'static>(
         return Err(missing_body());
     }
     let errors = Shape::of::<T>().conform(&mut value);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        // serde read it, so a complaint about the body's structure came from a schema that
+        // knows less than serde (an `alias`, a hand-written `value_type`); the rules the
+        // schema declares (bounds, lengths, formats, NUL) still stand.
+        Ok(v) => {
+            let rules: Vec<FieldError> = errors
+                .into_iter()
+                .filter(|e| !shape::is_structural(&e.kind))
+                .collect();
+            if rules.is_empty() {
+                Ok(v)
+            } else {
+                Err(ApiError::validation(rules))
+            }
+        }
+        Err(_) if !errors.is_empty() => Err(ApiError::validation(errors)),
+        // The schema saw nothing wrong but serde did: its (first) problem is still named.
+        Err(e) => {
+            let err = field_error(None, e.path(), &e.inner().to_string());
+            Err(ApiError::validation(vec![err]))
+        }
     }
-    // The schema and serde agree on derived types; should they ever not, serde's own (first)
-    // problem is still answered as a validation error.
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-        let err = field_error(None, e.path(), &e.inner().to_string());
-        ApiError::validation(vec![err])
-    })
 }
 
 /// Deserialises a raw query string into `T`, with every unknown parameter named.
@@ -320,6 +333,33 @@ mod tests {
             .map(|err| err["loc"].clone())
             .collect();
         assert_eq!(locs, [json!(["query", "a"]), json!(["query", "b"])]);
+    }
+
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Aliased {
+        #[serde(alias = "startTime")]
+        #[schema(max_length = 5)]
+        start_time: String,
+    }
+
+    #[test]
+    fn serde_has_the_last_word_on_structure_and_the_schema_on_rules() {
+        // The schema does not know the alias, serde does: accepted.
+        assert!(from_json_value::<Aliased>(json!({"startTime": "08:00"})).is_ok());
+        // A declared bound holds (under the name the schema knows: an alias escapes it).
+        let e = from_json_value::<Aliased>(json!({"start_time": "08:00:00"})).err();
+        assert_eq!(
+            e.as_ref().map(first_error),
+            Some((vec!["start_time".into()], "string_too_long".into()))
+        );
+        // Both wrong: every problem the schema saw.
+        let e = from_json_value::<Aliased>(json!({"start": 1})).err();
+        assert_eq!(
+            e.map(|e| e.details["errors"].as_array().map_or(0, Vec::len)),
+            Some(2)
+        );
     }
 
     #[test]

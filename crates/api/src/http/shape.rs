@@ -8,6 +8,9 @@
 //! On the way it turns integer strings into integers wherever the schema expects an integer:
 //! the reference's ints in bodies are lax (`"5"` is 5), and browser forms send select values
 //! as strings. Nothing here is written per DTO: deriving `Deserialize` and `ToSchema` is enough.
+//! serde then reads the body; should it read one whose structure the schema refused, the
+//! schema knew less than serde (an `alias`, a hand-written `value_type`), and only the rules
+//! the schema declares are answered ([`is_structural`] tells them apart).
 
 use std::any::TypeId;
 use std::collections::HashMap;
@@ -111,6 +114,26 @@ fn refuse_nul(value: &Value, w: &mut Walk<'_>) {
         }
         _ => {}
     }
+}
+
+/// Whether an error of this kind is about the body's structure (a field missing, unknown or of
+/// the wrong type) rather than a rule the schema declares (a bound, a length, a format, NUL).
+pub fn is_structural(kind: &str) -> bool {
+    matches!(
+        kind,
+        "missing"
+            | "extra_forbidden"
+            | "int_type"
+            | "int_parsing"
+            | "int_range"
+            | "float_type"
+            | "string_type"
+            | "bool_type"
+            | "list_type"
+            | "dict_type"
+            | "none_required"
+            | "enum"
+    )
 }
 
 /// A declared bound: its value, error type, wording, and whether `x` keeps it.
