@@ -107,7 +107,8 @@ fn serve(config: &Config, db: Database) -> Result<Instance> {
         workers: Some(1),
         shutdown_timeout: None,
     };
-    let server = mami_api::serve(listener, options, move || build_app(shared.clone()))?;
+    let listen = mami_api::Listen::Listener(listener);
+    let server = mami_api::serve(listen, options, move || build_app(shared.clone()))?;
     let handle = server.handle();
     tokio::spawn(server);
     Ok(Instance {

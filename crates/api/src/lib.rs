@@ -14,5 +14,5 @@ pub mod telemetry;
 
 pub use app::{Shared, build_app, openapi_document};
 pub use config::Config;
-pub use server::{ServeOptions, serve};
+pub use server::{Listen, ServeOptions, serve};
 pub use state::AppState;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mami_api::config::{Config, ProcessEnv};
-use mami_api::{AppState, ServeOptions, Shared, build_app, telemetry};
+use mami_api::{AppState, Listen, ServeOptions, Shared, build_app, telemetry};
 use mami_postgres::Database;
 
 #[derive(Parser)]
@@ -133,7 +133,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         workers,
         shutdown_timeout: Some(shutdown),
     };
-    let server = mami_api::serve(std::net::TcpListener::bind(bind)?, options, move || {
+    let server = mami_api::serve(Listen::Addr(bind), options, move || {
         build_app(shared.clone()).wrap(actix_web::middleware::from_fn(drain::track))
     })?;
     drain::stop_on_signals(server.handle())?;

@@ -4,7 +4,7 @@
 //! too (`crate::http::refusals`). `main` and the tests serve through it.
 
 use std::fmt;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use actix_http::body::MessageBody;
@@ -24,10 +24,19 @@ pub struct ServeOptions {
     pub shutdown_timeout: Option<u64>,
 }
 
-/// Serves the apps made by `factory` (one per worker) on `listener`. Signals are left to the
+/// Where the server listens.
+#[derive(Debug)]
+pub enum Listen {
+    /// Bind this address (with `HttpServer`'s backlog of 1024).
+    Addr(SocketAddr),
+    /// A listener already bound (the tests bind port 0 to learn the port first).
+    Listener(TcpListener),
+}
+
+/// Serves the apps made by `factory` (one per worker) on `listen`. Signals are left to the
 /// caller (stop it through the returned server's handle).
 pub fn serve<F, I, S, B>(
-    listener: TcpListener,
+    listen: Listen,
     options: ServeOptions,
     factory: F,
 ) -> std::io::Result<Server>
@@ -42,8 +51,11 @@ where
     S::Service: 'static,
     B: MessageBody + 'static,
 {
-    let addr = listener.local_addr()?;
-    let mut builder = Server::build().disable_signals();
+    let addr = match &listen {
+        Listen::Addr(addr) => *addr,
+        Listen::Listener(listener) => listener.local_addr()?,
+    };
+    let mut builder = Server::build().disable_signals().backlog(1024);
     if let Some(n) = options.workers {
         builder = builder.workers(n);
     }
@@ -51,7 +63,7 @@ where
         builder = builder.shutdown_timeout(secs);
     }
     let shutdown = builder.graceful_shutdown_signal();
-    let builder = builder.listen("mami-api", listener, move || {
+    let make = move || {
         let shutdown = shutdown.clone();
         let app = factory()
             .into_factory()
@@ -74,6 +86,10 @@ where
             Ok((Enveloped::new(io), Protocol::Http1, peer))
         })
         .and_then(http)
-    })?;
+    };
+    let builder = match listen {
+        Listen::Addr(addr) => builder.bind("mami-api", addr, make)?,
+        Listen::Listener(listener) => builder.listen("mami-api", listener, make)?,
+    };
     Ok(builder.run())
 }
