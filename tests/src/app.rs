@@ -115,11 +115,12 @@ fn serve(config: &Config, db: Database) -> Result<Instance> {
     let state = shared.state.clone();
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = format!("http://{}", listener.local_addr()?);
-    let server = actix_web::HttpServer::new(move || build_app(shared.clone()))
-        .workers(1)
-        .disable_signals()
-        .listen(listener)?
-        .run();
+    let options = mami_api::ServeOptions {
+        workers: Some(1),
+        shutdown_timeout: None,
+    };
+    let listen = mami_api::Listen::Listener(listener);
+    let server = mami_api::serve(listen, options, move || build_app(shared.clone()))?;
     let handle = server.handle();
     tokio::spawn(server);
     Ok(Instance {

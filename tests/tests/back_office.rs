@@ -418,11 +418,12 @@ async fn bad_input_is_always_4xx() -> R {
             400,
         ),
         ("PATCH", "/api/v1/admin/categories/1", Some(json!({})), 400),
+        // A non-integer id does not match the route, as in the reference.
         (
             "PATCH",
             "/api/v1/admin/categories/abc",
             Some(json!({"name": "Fine"})),
-            400,
+            404,
         ),
         (
             "POST",

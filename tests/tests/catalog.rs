@@ -29,12 +29,10 @@ async fn categories_and_category_products_have_meta() -> R {
     for k in ["id", "name", "icon_slug", "description", "is_active"] {
         assert!(cat.get(k).is_some(), "{k}");
     }
+    // Decision 2 of the contract: non-numeric paging is a 4xx on every paging style.
     let (s, b) = get(&app, "/api/v1/catalog/categories?limit=abc&offset=xyz").await?;
-    assert_eq!(
-        (s, b["meta"]["limit"].as_i64()),
-        (200, Some(50)),
-        "lenient paging falls back"
-    );
+    assert_eq!((s, error_code(s, &b).as_str()), (400, "BAD_REQUEST"));
+    assert_eq!(b["error"]["message"], "Invalid pagination parameters");
     let (s, b) = get(&app, "/api/v1/catalog/categories?limit=-1").await?;
     assert_eq!((s, error_code(s, &b).as_str()), (400, "BAD_REQUEST"));
 
@@ -84,8 +82,9 @@ async fn product_detail_availability_comes_from_inventory() -> R {
 
     let (s, b) = get(&app, "/api/v1/catalog/products/99999").await?;
     assert_eq!((s, error_code(s, &b).as_str()), (404, "NOT_FOUND"));
+    // A non-integer id does not match the route, as in the reference.
     let (s, b) = get(&app, "/api/v1/catalog/products/abc").await?;
-    assert_eq!((s, error_code(s, &b).as_str()), (400, "VALIDATION_ERROR"));
+    assert_eq!((s, error_code(s, &b).as_str()), (404, "HTTP_404"));
     Ok(())
 }
 

@@ -272,11 +272,18 @@ fn route_exists(body: &serde_json::Value) -> bool {
 }
 
 fn concrete(path: &str) -> String {
-    // Every id 1 exists in the seeded demo data.
-    path.replace("{id}", "1")
-        .replace("{product_id}", "1")
-        .replace("{category_id}", "1")
-        .replace("{address_id}", "1")
+    // Every id 1 exists in the seeded demo data. Every placeholder is filled: a non-integer
+    // id does not match its route (404 `HTTP_404`, as an unknown path).
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        out.push('1');
+        rest = rest[start..]
+            .find('}')
+            .map_or("", |end| &rest[start + end + 1..]);
+    }
+    out + rest
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use utoipa_scalar::{Scalar, Servable};
 
 use crate::config::Config;
 use crate::http::ApiError;
-use crate::http::middleware::{TrustedProxies, request_context};
+use crate::http::middleware::{TrustedProxies, refuse_nul, request_context};
 use crate::http::rate_limit::Limiters;
 use crate::openapi::ApiDoc;
 use crate::routes;
@@ -91,13 +91,14 @@ async fn fallback(req: HttpRequest) -> HttpResponse {
     ApiError::http(status).error_response()
 }
 
-fn path_error(err: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
-    let detail = mami_domain::FieldError::new(&["path"], "value_error", err.to_string());
-    ApiError::validation(vec![detail]).into()
+/// A path segment that does not parse as its route's type (`/catalog/products/abc`): in the
+/// reference the route did not match, so this is the unknown-path answer, 404 `HTTP_404`.
+fn path_error(_: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::http(actix_web::http::StatusCode::NOT_FOUND).into()
 }
 
 /// The whole application: routes, documentation, and the middleware stack (outermost first:
-/// request id and security headers, CORS, rate limits).
+/// request id and security headers, CORS, rate limits, refusal of NUL characters in the URL).
 pub fn build_app(
     shared: Shared,
 ) -> App<
@@ -130,6 +131,7 @@ pub fn build_app(
         .service(scope("/api/v1").configure(routes::configure))
         .into_app()
         .default_service(web::to(fallback))
+        .wrap(from_fn(refuse_nul))
         .wrap(Governor::new(&l.routes[0]))
         .wrap(Governor::new(&l.routes[1]))
         .wrap(Governor::new(&l.routes[2]))

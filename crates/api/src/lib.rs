@@ -8,9 +8,11 @@ pub mod config;
 pub mod http;
 pub mod openapi;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod telemetry;
 
 pub use app::{Shared, build_app, openapi_document};
 pub use config::Config;
+pub use server::{Listen, ServeOptions, serve};
 pub use state::AppState;

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mami_api::config::{Config, ProcessEnv};
-use mami_api::{AppState, Shared, build_app, telemetry};
+use mami_api::{AppState, Listen, ServeOptions, Shared, build_app, telemetry};
 use mami_postgres::Database;
 
 #[derive(Parser)]
@@ -131,15 +131,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let shared = Shared::new(AppState::new(config, db)?).map_err(anyhow::Error::msg)?;
     spawn_reconciler(shared.state.clone(), interval);
     spawn_mail_worker(shared.state.clone(), mail_poll);
-    let mut server = actix_web::HttpServer::new(move || {
+    let options = ServeOptions {
+        workers,
+        shutdown_timeout: Some(shutdown),
+    };
+    let server = mami_api::serve(Listen::Addr(bind), options, move || {
         build_app(shared.clone()).wrap(actix_web::middleware::from_fn(drain::track))
-    })
-    .shutdown_timeout(shutdown)
-    .disable_signals();
-    if let Some(n) = workers {
-        server = server.workers(n);
-    }
-    let server = server.bind(bind)?.run();
+    })?;
     drain::stop_on_signals(server.handle())?;
     tracing::info!(address = %bind, "serving the Mami API");
     server.await?;

@@ -2,6 +2,7 @@
 //! `/api/v1/openapi.json`, with an interactive page at `/api/v1/docs`.
 
 use serde::Serialize;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -33,6 +34,32 @@ pub struct ErrorBodyDoc {
     /// `{}` unless stated; `VALIDATION_ERROR` carries `errors: [{loc, msg, type}]`.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
+}
+
+/// A money amount in a request body: a JSON number or a numeric string (`6.9`, `"6.90"`);
+/// its decimals and bounds are the domain's rule (`Money::parse_json`). Used with
+/// `#[schema(schema_with = amount)]`, so that the body check admits both.
+pub fn amount() -> Schema {
+    amounts(false)
+}
+
+/// [`amount`] or `null`.
+pub fn optional_amount() -> Schema {
+    amounts(true)
+}
+
+fn amounts(nullable: bool) -> Schema {
+    let mut one_of = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .examples(["6.90"]),
+        );
+    if nullable {
+        one_of = one_of.item(ObjectBuilder::new().schema_type(Type::Null));
+    }
+    Schema::OneOf(one_of.build())
 }
 
 struct BearerAuth;

@@ -37,7 +37,11 @@ impl RevenueQuery {
                 "range should look like 30d, 12m or 2y",
             )
         };
-        let (n, unit) = range.split_at(range.len().saturating_sub(1));
+        // The unit is the last character, which may be several bytes long.
+        let (n, unit) = range
+            .char_indices()
+            .last()
+            .map_or(("", ""), |(i, _)| range.split_at(i));
         let n: u32 = n
             .parse()
             .ok()
@@ -97,6 +101,21 @@ mod tests {
         assert_eq!(q.map(|q| (now - q.since).num_days()), Some(90));
         assert!(RevenueQuery::parse(Some("7w"), None, now).is_err());
         assert!(RevenueQuery::parse(Some("d"), None, now).is_err());
+        for hostile in [
+            "\u{80}",
+            "30\u{80}",
+            "é",
+            "3😀",
+            "\u{0}",
+            "",
+            "  ",
+            "99999999999d",
+        ] {
+            assert!(
+                RevenueQuery::parse(Some(hostile), None, now).is_err(),
+                "{hostile:?}"
+            );
+        }
         assert!(RevenueQuery::parse(None, Some("week"), now).is_err());
         assert_eq!(
             RevenueQuery::parse(None, Some("year"), now)

@@ -10,7 +10,7 @@ pub mod service;
 pub use admin::{UserAdminService, UserDirectory, UserFilter, UserPatch};
 pub use models::{
     Email, FullName, LoginPassword, NewPassword, PasswordHash, Phone, Principal, Role, TokenKind,
-    User, UserId,
+    User, UserId, normalize_email,
 };
 pub use ports::{IdentityStore, NewUser, PasswordHasher, SessionState, StoreError};
 pub use profile::{ProfileError, ProfilePatch, ProfilePhone, ProfileService, ProfileStore};

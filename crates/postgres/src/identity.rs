@@ -138,7 +138,9 @@ impl PgIdentityStore {
 impl IdentityStore for PgIdentityStore {
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, InfraError> {
         let mut conn = self.db.conn().await?;
-        let query = users::table.filter(lower(users::email).eq(email.normalized()));
+        // Stored addresses are in their normal form (`normalize_stored_emails`); comparing
+        // through lower() also finds one stored before that, and uses the unique index.
+        let query = users::table.filter(lower(users::email).eq(lower(email.as_str().to_owned())));
         let row: Option<UserRow> = rows::first(&mut conn, query).await.map_err(error::infra)?;
         Ok(row.map(User::from))
     }

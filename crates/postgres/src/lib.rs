@@ -8,6 +8,7 @@ mod branches;
 mod cart;
 mod catalog;
 mod checkout;
+mod email_identity;
 mod enums;
 mod error;
 mod identity;
@@ -48,6 +49,7 @@ pub use branches::PgBranchStore;
 pub use cart::PgCartStore;
 pub use catalog::PgCatalogStore;
 pub use checkout::PgCheckoutStore;
+pub use email_identity::EmailNormalization;
 pub use identity::PgIdentityStore;
 pub use inventory::PgInventoryStore;
 pub use ledger::PgPaymentLedger;
@@ -119,8 +121,9 @@ impl Database {
             .map_err(|e| InfraError::unavailable(format!("no database connection: {e}")))
     }
 
-    /// Applies every pending migration; a no-op when the schema is current. Returns the
-    /// versions applied.
+    /// Applies every pending migration, then puts stored e-mail addresses into their normal
+    /// form (`normalize_stored_emails`); a no-op when both are current. Returns the versions
+    /// applied.
     pub async fn migrate(&self) -> Result<Vec<String>, InfraError> {
         let conn = self.conn().await?;
         let applied = tokio::task::spawn_blocking(move || {
@@ -132,6 +135,16 @@ impl Database {
         })
         .await
         .map_err(|e| InfraError::new(format!("migration task failed: {e}")))??;
+        let emails = self.normalize_stored_emails().await?;
+        if !emails.changed.is_empty() {
+            tracing::info!(users = ?emails.changed, "e-mail addresses normalised");
+        }
+        if !emails.clashing.is_empty() {
+            tracing::warn!(
+                users = ?emails.clashing,
+                "e-mail addresses left as stored: another account has their normal form"
+            );
+        }
         Ok(applied)
     }
 

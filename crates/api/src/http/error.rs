@@ -84,10 +84,13 @@ impl ApiError {
             403 => "HTTP_403",
             404 => "HTTP_404",
             405 => "HTTP_405",
+            408 => "HTTP_408",
             409 => "HTTP_409",
             413 => "HTTP_413",
+            414 => "HTTP_414",
             415 => "HTTP_415",
             429 => "HTTP_429",
+            431 => "HTTP_431",
             503 => "HTTP_503",
             _ => "HTTP_500",
         };
@@ -133,6 +136,18 @@ impl ApiError {
         )
     }
 
+    /// The body of the answer: `{"error": {code, message, status_code, details}}`.
+    pub fn envelope(&self) -> impl Serialize + '_ {
+        ErrorBody {
+            error: ErrorInner {
+                code: self.code,
+                message: &self.message,
+                status_code: self.status.as_u16(),
+                details: &self.details,
+            },
+        }
+    }
+
     /// The database or another dependency is unavailable: retryable.
     pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "dependency unavailable");
@@ -164,21 +179,13 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body = ErrorBody {
-            error: ErrorInner {
-                code: self.code,
-                message: &self.message,
-                status_code: self.status.as_u16(),
-                details: &self.details,
-            },
-        };
         let mut resp = HttpResponse::build(self.status);
         if let Some(secs) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             resp.insert_header((header::RETRY_AFTER, v));
         }
-        resp.json(body)
+        resp.json(self.envelope())
     }
 }
 

@@ -53,8 +53,10 @@ pub trait PagingStyle {
     ) -> Result<(i64, i64), ApiError>;
 }
 
-/// Lenient (catalog lists, inventory): a non-numeric value falls back to the default, a
-/// negative one is 400 `BAD_REQUEST`, `limit` is clamped to `1..=MAX_LIMIT`.
+/// Lenient (catalog lists, inventory): absent or empty means the default; anything but a
+/// whole number ≥ 0 is 400 `BAD_REQUEST` "Invalid pagination parameters" (the reference fell
+/// back to the default; decision 2 of the contract makes it a 4xx); `limit` is clamped to
+/// `1..=MAX_LIMIT`.
 #[derive(Debug, Clone, Copy)]
 pub enum Lenient {}
 
@@ -86,10 +88,9 @@ impl PagingStyle for Lenient {
         offset: Option<&str>,
         limits: PageLimits,
     ) -> Result<(i64, i64), ApiError> {
-        let parse = |v: Option<&str>, d: i64| match v.and_then(whole) {
+        let parse = |v: Option<&str>, d: i64| match v.map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(d),
-            Some(n) if n < 0 => Err(invalid_pagination()),
-            Some(n) => Ok(n),
+            Some(s) => whole(s).filter(|n| *n >= 0).ok_or_else(invalid_pagination),
         };
         Ok((
             parse(limit, limits.default)?.clamp(1, limits.max),
@@ -207,18 +208,27 @@ mod tests {
     }
 
     #[test]
-    fn lenient_falls_back_and_clamps() {
+    fn lenient_defaults_clamps_and_refuses_non_numbers() {
         assert_eq!(page::<Lenient>(""), Ok((50, 0)));
-        assert_eq!(page::<Lenient>("limit=abc&offset=x"), Ok((50, 0)));
+        assert_eq!(page::<Lenient>("limit=&offset="), Ok((50, 0)));
+        for bad in [
+            "limit=abc",
+            "offset=x",
+            "limit=1.5",
+            "limit=%C2%80",
+            "offset=-1",
+        ] {
+            assert_eq!(page::<Lenient>(bad), Err("BAD_REQUEST"), "{bad}");
+        }
         assert_eq!(page::<Lenient>("limit=500&offset=3"), Ok((100, 3)));
         assert_eq!(page::<Lenient>("limit=0"), Ok((1, 0)));
-        assert_eq!(page::<Lenient>("offset=-1"), Err("BAD_REQUEST"));
     }
 
     #[test]
     fn top_has_its_own_default_and_ignores_offset() {
         assert_eq!(page::<Top<10>>("offset=-1"), Ok((10, 0)));
         assert_eq!(page::<Top<10>>("limit=500"), Ok((100, 0)));
+        assert_eq!(page::<Top<10>>("limit=abc"), Err("BAD_REQUEST"));
     }
 
     #[test]

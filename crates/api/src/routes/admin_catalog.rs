@@ -15,7 +15,7 @@ use super::dto::{CategoryDto, ProductDto};
 use crate::auth::Authenticated;
 use crate::http::params::{Active, RequiredBool, ToggleQuery, UnlessFalse, nullable};
 use crate::http::{ApiError, ValidJson, created, ok};
-use crate::openapi::{Data, ErrorEnvelope};
+use crate::openapi::{Data, ErrorEnvelope, amount, optional_amount};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -171,13 +171,13 @@ pub struct ProductBody {
     /// 2..32 of `A-Z a-z 0-9 -` (stored upper-case).
     pub sku: String,
     /// More than 0, at most 10000; a number or a string with two decimals.
-    #[schema(value_type = String, example = "6.90")]
+    #[schema(schema_with = amount)]
     pub price: Value,
     pub category_id: i64,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = optional_amount)]
     pub old_price: Option<Value>,
     #[serde(default)]
     pub unit: Option<String>,
@@ -197,14 +197,14 @@ pub struct ProductBody {
 pub struct ProductPatchBody {
     pub name: Option<String>,
     pub sku: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = optional_amount)]
     pub price: Option<Value>,
     pub category_id: Option<i64>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = optional_amount)]
     pub old_price: Option<Option<Value>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]

@@ -15,7 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::auth::rfc3339;
 use crate::auth::Authenticated;
 use crate::http::{ApiError, ValidJson, ValidQuery, ok};
-use crate::openapi::{Data, ErrorEnvelope};
+use crate::openapi::{Data, ErrorEnvelope, optional_amount};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -74,12 +74,16 @@ pub async fn get_settings(
 #[serde(deny_unknown_fields)]
 pub struct SettingsBody {
     /// 0..100000, a number or a numeric string.
-    #[schema(value_type = Option<f64>)]
+    #[schema(schema_with = optional_amount)]
     pub delivery_min: Option<Value>,
-    #[schema(value_type = Option<f64>)]
+    #[schema(schema_with = optional_amount)]
     pub delivery_fee: Option<Value>,
-    #[schema(value_type = Option<f64>)]
+    #[schema(schema_with = optional_amount)]
     pub free_threshold: Option<Value>,
+    /// The delivery hours the React client sends (e.g. `"06:00-22:00"`); accepted and
+    /// ignored, as in the reference: slot windows are managed under `/admin/delivery-slots`.
+    #[schema(max_length = 100)]
+    pub slots: Option<String>,
 }
 
 /// Changes any of the three amounts.
@@ -104,7 +108,11 @@ pub async fn put_settings(
     };
     e.into_result()?;
     if patch == SettingsPatch::default() {
-        return Err(ApiError::bad_request("Missing JSON body"));
+        // `slots` alone changes nothing: the settings as they are.
+        return match b.slots {
+            Some(_) => Ok(ok(SettingsDto::from(state.settings.get().await?))),
+            None => Err(ApiError::bad_request("Missing JSON body")),
+        };
     }
     Ok(ok(SettingsDto::from(
         state.settings.update(patch, &auth.context()).await?,

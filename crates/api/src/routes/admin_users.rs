@@ -3,13 +3,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, patch, web};
+use mami_domain::ValidationErrors;
 use mami_domain::identity::{FullName, Phone, Role, User, UserFilter, UserId, UserPatch};
-use mami_domain::{FieldError, ValidationErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::auth::rfc3339;
+use super::dto::RoleName;
 use crate::auth::Authenticated;
 use crate::http::envelope::respond;
 use crate::http::paging::Model;
@@ -137,12 +138,13 @@ pub async fn get_user(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatchBody {
-    pub role: Option<String>,
+    pub role: Option<RoleName>,
     pub is_active: Option<bool>,
+    #[schema(format = "full-name")]
     pub full_name: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "phone")]
     pub phone: Option<Option<String>>,
 }
 
@@ -161,17 +163,7 @@ pub async fn update_user(
 ) -> Result<HttpResponse, ApiError> {
     let b = body.0;
     let mut e = ValidationErrors::default();
-    let role = b.role.as_deref().and_then(|r| {
-        let parsed = Role::parse(r);
-        if parsed.is_none() {
-            e.push(FieldError::new(
-                &["role"],
-                "enum",
-                "Input should be CUSTOMER, EMPLOYEE, MANAGER or ADMIN",
-            ));
-        }
-        parsed
-    });
+    let role = b.role.map(Role::from);
     let full_name = b
         .full_name
         .as_deref()

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use super::dto::RoleName;
 use crate::auth::Authenticated;
 use crate::auth::extractor::{authenticate, request_context};
 use crate::http::{ApiError, ValidJson, created, ok};
@@ -70,31 +71,40 @@ pub struct MessageDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
-    /// 6..100 characters, `local@domain.tld`; unique regardless of case.
+    /// 6..100 characters, `local@domain.tld`; unique regardless of case and of Unicode
+    /// compatibility forms (stored NFKC-normalised and case-folded).
+    #[schema(format = Email)]
     pub email: String,
     /// 8..64 of `A-Z a-z 0-9 !@#$%^&*()_+=-`, with a letter and a digit.
+    #[schema(format = "new-password")]
     pub password: String,
     /// 2..50 English or Hebrew letters, spaces, `-`, `'`.
+    #[schema(format = "full-name")]
     pub full_name: String,
     /// 9..13 characters.
     #[serde(default)]
+    #[schema(format = "phone")]
     pub phone: Option<String>,
     /// Only `CUSTOMER` is accepted; any other role is 403.
     #[serde(default)]
-    pub role: Option<String>,
+    pub role: Option<RoleName>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(format = "login-password")]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordBody {
+    #[schema(format = "login-password")]
     pub current_password: String,
+    #[schema(format = "new-password")]
     pub new_password: String,
 }
 
@@ -146,20 +156,7 @@ pub async fn register(
         .phone
         .as_deref()
         .map(|p| errors.check(Phone::parse("phone", p)));
-    let requested_role = match b.role.as_deref() {
-        None => None,
-        Some(r) => match Role::parse(r) {
-            Some(role) => Some(role),
-            None => {
-                errors.push(mami_domain::FieldError::new(
-                    &["role"],
-                    "enum",
-                    "Input should be 'CUSTOMER', 'EMPLOYEE', 'MANAGER' or 'ADMIN'",
-                ));
-                None
-            }
-        },
-    };
+    let requested_role = b.role.map(Role::from);
     let (Some(email), Some(password), Some(full_name)) = (email, password, full_name) else {
         return Err(errors.into());
     };

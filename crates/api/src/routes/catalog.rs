@@ -179,7 +179,7 @@ pub async fn search_products(
         total,
         limit,
         offset,
-        has_next: total > offset + limit,
+        has_next: total > offset.saturating_add(limit),
     };
     Ok(respond(StatusCode::OK, &WithMeta { data, meta }))
 }

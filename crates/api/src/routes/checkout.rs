@@ -1,5 +1,6 @@
 //! `/checkout`: preview and confirm (three steps, idempotent per user and `Idempotency-Key`).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use mami_domain::checkout::{CheckoutRequest, DeliveryPricing, IdempotencyClaim, Receipt};
 use mami_domain::orders::Fulfillment;
@@ -13,7 +14,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::Authenticated;
 use crate::http::envelope::{Envelope, respond};
 use crate::http::error::confirm_outcome;
-use crate::http::{ApiError, ValidJson, ok};
+use crate::http::{ApiError, FilledJson, ok};
 use crate::openapi::{Data, ErrorEnvelope};
 use crate::state::AppState;
 
@@ -21,55 +22,53 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(preview).service(confirm);
 }
 
+/// How the order reaches the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum FulfillmentType {
+    /// From the warehouse, in a delivery slot.
+    Delivery,
+    /// At `branch_id`.
+    Pickup,
+}
+
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutBody {
+    #[schema(minimum = 1)]
     pub cart_id: i64,
-    /// Confirm only.
+    /// Required on confirm; ignored by preview.
+    #[schema(minimum = 1)]
     pub payment_token_id: Option<i64>,
-    /// `DELIVERY` (from the warehouse) or `PICKUP` (from `branch_id`).
-    pub fulfillment_type: String,
+    pub fulfillment_type: FulfillmentType,
+    #[schema(minimum = 1)]
     pub branch_id: Option<i64>,
     /// Required for delivery: a slot of the warehouse.
+    #[schema(minimum = 1)]
     pub delivery_slot_id: Option<i64>,
+    /// 5..200 characters when given.
     pub address: Option<String>,
     /// Accepted for compatibility; saved cards are managed under `/me/payment-tokens`.
     #[serde(default)]
     pub save_as_default: bool,
 }
 
-fn positive(field: &str, v: Option<i64>, e: &mut ValidationErrors) -> Option<i64> {
-    match v {
-        Some(n) if n >= 1 => Some(n),
-        Some(_) => {
-            e.push(FieldError::new(
-                &[field],
-                "greater_than",
-                "Input should be greater than 0",
-            ));
-            None
-        }
-        None => None,
-    }
-}
-
-fn parse(body: &CheckoutBody, auth: &Authenticated) -> Result<CheckoutRequest, ApiError> {
+/// The request of a checkout body whose shape the extractor has checked (ids ≥ 1, the
+/// fulfilment type), with the rules of the rest; on confirm, the payment token too. Every
+/// broken rule is reported at once.
+fn parse(
+    body: &CheckoutBody,
+    auth: &Authenticated,
+    token_required: bool,
+) -> Result<(CheckoutRequest, Option<i64>), ApiError> {
     let mut e = ValidationErrors::default();
-    let cart_id = positive("cart_id", Some(body.cart_id), &mut e);
-    let fulfillment = match body.fulfillment_type.as_str() {
-        "DELIVERY" => Some(Fulfillment::Delivery),
-        "PICKUP" => Some(Fulfillment::Pickup),
-        _ => {
-            e.push(FieldError::new(
-                &["fulfillment_type"],
-                "enum",
-                "Input should be 'DELIVERY' or 'PICKUP'",
-            ));
-            None
-        }
-    };
-    let branch_id = positive("branch_id", body.branch_id, &mut e);
-    let delivery_slot_id = positive("delivery_slot_id", body.delivery_slot_id, &mut e);
+    if token_required && body.payment_token_id.is_none() {
+        e.push(FieldError::new(
+            &["payment_token_id"],
+            "missing",
+            "Field required",
+        ));
+    }
     let address = body
         .address
         .as_deref()
@@ -82,18 +81,20 @@ fn parse(body: &CheckoutBody, auth: &Authenticated) -> Result<CheckoutRequest, A
             "Address should have 5 to 200 characters",
         ));
     }
-    e.clone().into_result()?;
-    match (cart_id, fulfillment) {
-        (Some(cart_id), Some(fulfillment)) => Ok(CheckoutRequest {
-            user: auth.principal.user_id,
-            cart_id,
-            fulfillment,
-            branch_id,
-            delivery_slot_id,
-            address: address.map(str::to_owned),
-        }),
-        _ => Err(e.into()),
-    }
+    e.into_result()?;
+    let fulfillment = match body.fulfillment_type {
+        FulfillmentType::Delivery => Fulfillment::Delivery,
+        FulfillmentType::Pickup => Fulfillment::Pickup,
+    };
+    let request = CheckoutRequest {
+        user: auth.principal.user_id,
+        cart_id: body.cart_id,
+        fulfillment,
+        branch_id: body.branch_id,
+        delivery_slot_id: body.delivery_slot_id,
+        address: address.map(str::to_owned),
+    };
+    Ok((request, body.payment_token_id))
 }
 
 /// Delivery pricing from the settings.
@@ -131,9 +132,9 @@ pub struct PreviewDto {
 pub async fn preview(
     state: web::Data<AppState>,
     auth: Authenticated,
-    body: ValidJson<CheckoutBody>,
+    body: FilledJson<CheckoutBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = parse(&body.0, &auth)?;
+    let (request, _) = parse(&body.0, &auth, false)?;
     let p = state
         .checkout
         .preview(request, pricing(&state).await?)
@@ -174,6 +175,32 @@ impl From<Receipt> for ConfirmDto {
     }
 }
 
+/// The `Idempotency-Key` header: 400 `MISSING_IDEMPOTENCY_KEY` without one, 400
+/// `VALIDATION_ERROR` over 128 characters.
+fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "MISSING_IDEMPOTENCY_KEY",
+                "Idempotency-Key header is required",
+            )
+        })?;
+    if key.chars().count() > 128 {
+        return Err(ApiError::validation(vec![FieldError::new(
+            &["header", "Idempotency-Key"],
+            "string_too_long",
+            "At most 128 characters",
+        )]));
+    }
+    Ok(key.to_owned())
+}
+
 /// Creates the order and authorizes the payment. 201 new order, 200 replay of the same key;
 /// 402 `PAYMENT_DECLINED` (stock back, order canceled, cart intact); 503 `PAYMENT_UNAVAILABLE`
 /// (retry with the same key).
@@ -194,35 +221,14 @@ pub async fn confirm(
     state: web::Data<AppState>,
     auth: Authenticated,
     req: HttpRequest,
-    body: ValidJson<CheckoutBody>,
+    body: Result<FilledJson<CheckoutBody>, ApiError>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| ApiError::bad_request("Idempotency-Key header is required"))
-        .map_err(|mut e| {
-            e.code = "MISSING_IDEMPOTENCY_KEY";
-            e
-        })?
-        .to_owned();
-    if key.chars().count() > 128 {
-        return Err(ApiError::validation(vec![FieldError::new(
-            &["header", "Idempotency-Key"],
-            "string_too_long",
-            "At most 128 characters",
-        )]));
-    }
-    let request = parse(&body.0, &auth)?;
-    let token = body.0.payment_token_id.filter(|t| *t >= 1).ok_or_else(|| {
-        ApiError::validation(vec![FieldError::new(
-            &["payment_token_id"],
-            "missing",
-            "A payment token id ≥ 1 is required",
-        )])
-    })?;
+    // The reference's order: the key, then the body.
+    let key = idempotency_key(&req)?;
+    let body = body?;
+    let (request, token) = parse(&body.0, &auth, true)?;
+    // `parse` refused a confirm without a token.
+    let token = token.unwrap_or_default();
     let canonical = json!({
         "cart_id": body.0.cart_id,
         "payment_token_id": token,

@@ -1,9 +1,32 @@
-//! Response shapes shared by several route modules.
+//! Request and response shapes shared by several route modules.
 
 use mami_domain::branches::{Branch, DeliverySlot};
 use mami_domain::catalog::{Category, ProductView};
-use serde::Serialize;
+use mami_domain::identity::Role;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+/// A role in a request body; its schema lists the four names, so a wrong one is reported with
+/// the body's other problems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RoleName {
+    Customer,
+    Employee,
+    Manager,
+    Admin,
+}
+
+impl From<RoleName> for Role {
+    fn from(r: RoleName) -> Self {
+        match r {
+            RoleName::Customer => Role::Customer,
+            RoleName::Employee => Role::Employee,
+            RoleName::Manager => Role::Manager,
+            RoleName::Admin => Role::Admin,
+        }
+    }
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CategoryDto {

@@ -3,6 +3,8 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use icu_casemap::CaseMapperBorrowed;
+use icu_normalizer::ComposingNormalizerBorrowed;
 use serde::{Deserialize, Serialize};
 
 use crate::validation::FieldError;
@@ -81,16 +83,33 @@ pub(crate) fn length_error(field: &str, value: &str, min: usize, max: usize) -> 
     }
 }
 
-/// An e-mail address: 6..100 characters, `local@domain.tld`, no whitespace.
+/// An e-mail address: 6..100 characters, `local@domain.tld`, no whitespace, in its normal form
+/// ([`normalize_email`]).
 ///
-/// Kept as typed; comparisons and uniqueness ignore case ([`Email::normalized`]).
+/// Two addresses that differ only in case or in Unicode compatibility forms (a full-width
+/// `ｄａｎａ＠ｅｘａｍｐｌｅ．ｃｏｍ`, a ligature, a composed accent) are one identity: the
+/// address is normalised before it is checked, compared and stored.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
+/// The identity form of an address: Unicode NFKC (compatibility characters become their plain
+/// forms), then full Unicode case folding (not lower-casing: `ß` folds to `ss`, `ς` to `σ`),
+/// then NFKC again, as folding can leave a string that is no longer normalised; surrounding
+/// whitespace removed. This is Unicode's `NFKC_Casefold` up to the removal of default
+/// ignorable characters, which an address never needs.
+pub fn normalize_email(raw: &str) -> String {
+    let nfkc = ComposingNormalizerBorrowed::new_nfkc();
+    let compatible = nfkc.normalize(raw);
+    let folded = CaseMapperBorrowed::new()
+        .fold_string(&compatible)
+        .into_owned();
+    nfkc.normalize(&folded).trim().to_owned()
+}
+
 impl Email {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let value = raw.trim();
-        if let Some(e) = length_error(field, value, 6, 100) {
+        let value = normalize_email(raw);
+        if let Some(e) = length_error(field, &value, 6, 100) {
             return Err(e);
         }
         let invalid = || {
@@ -100,7 +119,7 @@ impl Email {
                 "value is not a valid email address",
             )
         };
-        if value.chars().any(char::is_whitespace) {
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
         let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
@@ -113,16 +132,17 @@ impl Email {
         if !dot_inside {
             return Err(invalid());
         }
-        Ok(Self(value.to_owned()))
+        Ok(Self(value))
     }
 
+    /// The normal form, as stored and compared.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// Lower-cased form used for lookups and the uniqueness rule.
+    /// The normal form (the address is normalised when parsed): lookups and uniqueness.
     pub fn normalized(&self) -> String {
-        self.0.to_lowercase()
+        self.0.clone()
     }
 }
 
@@ -333,6 +353,35 @@ mod tests {
         }
         let e = Email::parse("email", "Dana@Example.COM").unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(e.normalized(), "dana@example.com");
+        assert_eq!(e.as_str(), "dana@example.com", "stored in its normal form");
+    }
+
+    #[test]
+    fn look_alike_addresses_are_one_identity() {
+        let normal = |s: &str| Email::parse("email", s).map(|e| e.as_str().to_owned()).ok();
+        let plain = Some("customer@mami.local".to_owned());
+        // Full-width letters, at sign and full stop (NFKC), in any case.
+        assert_eq!(normal("ｃｕｓｔｏｍｅｒ＠ｍａｍｉ．ｌｏｃａｌ"), plain);
+        assert_eq!(normal("ＣＵＳＴＯＭＥＲ＠ＭＡＭＩ．ＬＯＣＡＬ"), plain);
+        assert_eq!(normal("  Customer@Mami.Local "), plain);
+        // Full case folding, not lower-casing.
+        assert_eq!(normal("STRASSE@x.de"), normal("straße@x.de"));
+        assert_eq!(normal("ΌΣΟΣ@x.gr"), normal("όσος@x.gr"));
+        // Composed and decomposed accents; a ligature.
+        assert_eq!(normal("re\u{301}my@x.fr"), normal("rémy@x.fr"));
+        assert_eq!(normal("ﬁona@x.com"), Some("fiona@x.com".to_owned()));
+        // Normalising twice changes nothing.
+        for s in [
+            "ｃｕｓｔｏｍｅｒ＠ｍａｍｉ．ｌｏｃａｌ",
+            "STRASSE@x.de",
+            "ΌΣΟΣ@x.gr",
+        ] {
+            let once = normalize_email(s);
+            assert_eq!(normalize_email(&once), once);
+        }
+        // A full-width space is whitespace after NFKC.
+        assert!(Email::parse("email", "a\u{3000}b@c.com").is_err());
+        assert!(Email::parse("email", "a\u{0}b@c.com").is_err());
     }
 
     #[test]
