@@ -74,6 +74,12 @@ pub struct Config {
     pub payment_provider_url: String,
     pub payment_provider_secret_key: String,
     pub payment_provider_timeout: Duration,
+    /// `PAYMENT_TOKEN_FALLBACK`: a confirm naming a card that is not the caller's pays with the
+    /// caller's own default card (the React client always sends card id 1).
+    pub payment_token_fallback: bool,
+    /// `PAYMENT_TEST_CARDS`: the provider is a test provider (the simulator, or Stripe in test
+    /// mode); new customers get its test card as their default.
+    pub payment_test_cards: bool,
     /// How often the reconciler runs, how old a pending order must be, and when it gives up.
     pub reconcile_interval: Duration,
     pub reconcile_min_age: Duration,
@@ -143,6 +149,19 @@ fn parse_int<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
             }
             Ok(v)
         }
+    }
+}
+
+fn parse_bool(env: &dyn Env, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match env
+        .get(var)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(err(var, format!("'{other}' is not true or false"))),
     }
 }
 
@@ -269,6 +288,8 @@ impl Config {
         };
         let log_format = log_format(env, prod)?;
         let (payment_provider_url, payment_provider_secret_key) = payment_provider(env, prod)?;
+        let (payment_token_fallback, payment_test_cards) =
+            payment_cards(env, prod, &payment_provider_secret_key)?;
         let payment_timeout_ms: u64 =
             parse_int(env, "PAYMENT_PROVIDER_TIMEOUT_MS", 10_000, 100, 120_000)?;
         let (reconcile_interval, reconcile_min_age, reconcile_give_up) =
@@ -281,6 +302,8 @@ impl Config {
             payment_provider_url,
             payment_provider_secret_key,
             payment_provider_timeout: Duration::from_millis(payment_timeout_ms),
+            payment_token_fallback,
+            payment_test_cards,
             app_env,
             database_url,
             database_pool_size,
@@ -516,6 +539,22 @@ fn payment_provider(env: &dyn Env, prod: bool) -> Result<(String, String), Confi
     Ok((url, secret))
 }
 
+/// `(PAYMENT_TOKEN_FALLBACK, PAYMENT_TEST_CARDS)`. Test cards are on by default outside
+/// production (where the provider is the simulator unless configured otherwise); in
+/// production only a test-mode key (`sk_test_…`) may have them, since a live provider would
+/// charge nobody's card for every new customer's orders.
+fn payment_cards(env: &dyn Env, prod: bool, secret: &str) -> Result<(bool, bool), ConfigError> {
+    let fallback = parse_bool(env, "PAYMENT_TOKEN_FALLBACK", true)?;
+    let test_cards = parse_bool(env, "PAYMENT_TEST_CARDS", !prod)?;
+    if prod && test_cards && !secret.starts_with("sk_test_") {
+        return Err(err(
+            "PAYMENT_TEST_CARDS",
+            "needs a test-mode PAYMENT_PROVIDER_SECRET_KEY (sk_test_…) in production",
+        ));
+    }
+    Ok((fallback, test_cards))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,6 +631,53 @@ mod tests {
             .err()
             .map(|e| e.var);
         assert_eq!(bad_env, Some("APP_ENV"));
+    }
+
+    #[test]
+    fn card_fallback_and_test_cards() -> Result<(), ConfigError> {
+        let c = Config::from_env(&BASE)?;
+        assert!(
+            c.payment_token_fallback && c.payment_test_cards,
+            "development"
+        );
+        let c = Config::from_env(&with(&[
+            ("PAYMENT_TOKEN_FALLBACK", "false"),
+            ("PAYMENT_TEST_CARDS", "no"),
+        ]))?;
+        assert!(!c.payment_token_fallback && !c.payment_test_cards);
+        assert_eq!(
+            var_of(&[("PAYMENT_TOKEN_FALLBACK", "maybe")]),
+            Some("PAYMENT_TOKEN_FALLBACK")
+        );
+        let prod = |key: &'static str, cards: Option<&'static str>| {
+            let mut env = vec![
+                ("APP_ENV", "production"),
+                ("DATABASE_URL", "postgres://u@h/db"),
+                ("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+                ("DELIVERY_SOURCE_BRANCH_ID", "1"),
+                ("CORS_ALLOWED_ORIGINS", "https://shop.example"),
+                ("PAYMENT_PROVIDER_URL", "https://api.stripe.com"),
+                ("PAYMENT_PROVIDER_SECRET_KEY", key),
+            ];
+            env.extend(cards.map(|c| ("PAYMENT_TEST_CARDS", c)));
+            let env: Vec<(String, String)> = env
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            Config::from_env(&env).map(|c| (c.payment_token_fallback, c.payment_test_cards))
+        };
+        assert_eq!(
+            prod("sk_live_x", None),
+            Ok((true, false)),
+            "off in production"
+        );
+        assert_eq!(
+            prod("sk_live_x", Some("true")).map_err(|e| e.var),
+            Err("PAYMENT_TEST_CARDS"),
+            "never with a live key"
+        );
+        assert_eq!(prod("sk_test_x", Some("true")), Ok((true, true)));
+        Ok(())
     }
 
     #[test]

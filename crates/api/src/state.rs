@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use mami_domain::Money;
 use mami_domain::analytics::RevenueReport;
-use mami_domain::audit::AuditLog;
+use mami_domain::audit::{AuditLog, RequestContext};
 use mami_domain::branches::BranchService;
 use mami_domain::cart::CartService;
 use mami_domain::catalog::CatalogService;
@@ -44,10 +44,25 @@ pub struct AppState {
     pub revenue: Arc<dyn RevenueReport>,
     pub wishlist: Arc<dyn WishlistStore>,
     pub cart: CartService,
-    pub payment_tokens: PaymentTokenService,
+    pub payment_tokens: Arc<PaymentTokenService>,
     pub checkout: CheckoutService,
     pub orders: OrderService,
     pub reconciler: Reconciler,
+}
+
+impl AppState {
+    /// What a new customer gets besides their account: with test cards on
+    /// (`PAYMENT_TEST_CARDS`), the provider's test card as their default. Best effort, after
+    /// the account is committed: when the provider fails the account stands (the failure is
+    /// logged), and the card is given at the customer's first checkout instead.
+    pub async fn welcome(&self, user: &mami_domain::identity::User, ctx: &RequestContext) {
+        if !self.config.payment_test_cards {
+            return;
+        }
+        if let Err(e) = self.payment_tokens.provision_test_card(user.id, ctx).await {
+            tracing::warn!(error = %e, user = user.id.0, "no test card at registration");
+        }
+    }
 }
 
 impl AppState {
@@ -80,13 +95,18 @@ impl AppState {
             config.delivery_source_branch_id,
             "stripe",
         ));
+        let payment_tokens = Arc::new(PaymentTokenService::new(
+            Arc::new(PgPaymentTokenStore::new(db.clone())),
+            provider.clone(),
+            "stripe",
+        ));
+        let mut checkout = CheckoutService::new(checkout_store.clone(), provider.clone());
+        if config.payment_test_cards {
+            checkout = checkout.with_test_cards(payment_tokens.clone());
+        }
         Ok(Self {
-            payment_tokens: PaymentTokenService::new(
-                Arc::new(PgPaymentTokenStore::new(db.clone())),
-                provider.clone(),
-                "stripe",
-            ),
-            checkout: CheckoutService::new(checkout_store.clone(), provider.clone()),
+            payment_tokens,
+            checkout,
             reconciler: {
                 let mut r = Reconciler::new(
                     Arc::new(PgReconcileStore::new(db.clone())),

@@ -126,7 +126,8 @@ fn auth_response(state: &AppState, user: &User) -> Result<AuthResponse, ApiError
     })
 }
 
-/// Creates a customer account and signs it in. A privileged `role` is refused with 403.
+/// Creates a customer account and signs it in. A privileged `role` is refused with 403. With
+/// test cards on (`PAYMENT_TEST_CARDS`), the customer also gets the provider's test card.
 #[utoipa::path(tag = "auth", request_body = RegisterBody, responses(
     (status = 201, body = inline(Data<AuthResponse>)),
     (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, USER_EXISTS"),
@@ -171,7 +172,9 @@ pub async fn register(
         phone: phone.flatten(),
         requested_role,
     };
-    let user = state.identity.register(reg, &request_context(&req)).await?;
+    let ctx = request_context(&req);
+    let user = state.identity.register(reg, &ctx).await?;
+    state.welcome(&user, &ctx.with_actor(user.id)).await;
     Ok(created(auth_response(&state, &user)?))
 }
 
