@@ -13,6 +13,7 @@ pub mod checkout;
 pub mod dto;
 pub mod health;
 pub mod images;
+pub mod inventory_upload;
 pub mod me;
 pub mod orders;
 pub mod store;
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(audit::configure)
                 .configure(admin_catalog::configure)
                 .configure(admin_branches::configure)
+                .configure(inventory_upload::configure)
                 .configure(admin_settings::configure)
                 .configure(admin_users::configure),
         );

@@ -17,6 +17,7 @@ use mami_domain::payment_tokens::PaymentTokenService;
 use mami_domain::payments::PaymentProvider;
 use mami_domain::reconciler::Reconciler;
 use mami_domain::settings::{SettingsDefaults, SettingsService};
+use mami_domain::stock_upload::StockUploadService;
 use mami_domain::wishlist::WishlistStore;
 use mami_payments::{HttpPaymentProvider, ProviderConfig};
 use mami_postgres::{
@@ -39,6 +40,7 @@ pub struct AppState {
     pub catalog: CatalogService,
     pub branches: BranchService,
     pub inventory: InventoryService,
+    pub stock_upload: StockUploadService,
     pub settings: SettingsService,
     pub users: UserAdminService,
     pub revenue: Arc<dyn RevenueReport>,
@@ -127,6 +129,7 @@ impl AppState {
                 config.delivery_source_branch_id,
             ),
             inventory: InventoryService::new(Arc::new(PgInventoryStore::new(db.clone()))),
+            stock_upload: StockUploadService::new(Arc::new(PgInventoryStore::new(db.clone()))),
             settings: SettingsService::new(Arc::new(PgSettingsStore::new(db.clone())), defaults),
             users: UserAdminService::new(Arc::new(PgUserDirectory::new(db.clone()))),
             revenue: Arc::new(PgRevenueReport::new(db.clone())),

@@ -19,6 +19,7 @@ pub mod payment_tokens;
 pub mod payments;
 pub mod reconciler;
 pub mod settings;
+pub mod stock_upload;
 pub mod validation;
 pub mod wishlist;
 

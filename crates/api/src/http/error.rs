@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 mod checkout;
+mod upload;
 
 pub use checkout::confirm_outcome;
 
