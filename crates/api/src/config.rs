@@ -80,6 +80,11 @@ pub struct Config {
     /// `PAYMENT_TEST_CARDS`: the provider is a test provider (the simulator, or Stripe in test
     /// mode); new customers get its test card as their default.
     pub payment_test_cards: bool,
+    /// `PASSWORD_HASH_CONCURRENCY` (default: the cores but one, at least one) and
+    /// `PASSWORD_HASH_QUEUE_TIMEOUT_MS`: at most that many argon2 hashes (19 MiB each) at once;
+    /// the rest wait that long, then 503.
+    pub password_hash_lanes: usize,
+    pub password_hash_queue_timeout: Duration,
     /// How often the reconciler runs, how old a pending order must be, and when it gives up.
     pub reconcile_interval: Duration,
     pub reconcile_min_age: Duration,
@@ -290,6 +295,11 @@ impl Config {
         let (payment_provider_url, payment_provider_secret_key) = payment_provider(env, prod)?;
         let (payment_token_fallback, payment_test_cards) =
             payment_cards(env, prod, &payment_provider_secret_key)?;
+        let lanes = crate::auth::password::HashLimits::default_lanes();
+        let password_hash_lanes: usize =
+            parse_int(env, "PASSWORD_HASH_CONCURRENCY", lanes, 1, 256)?;
+        let hash_queue_ms: u64 =
+            parse_int(env, "PASSWORD_HASH_QUEUE_TIMEOUT_MS", 5_000, 10, 120_000)?;
         let payment_timeout_ms: u64 =
             parse_int(env, "PAYMENT_PROVIDER_TIMEOUT_MS", 10_000, 100, 120_000)?;
         let (reconcile_interval, reconcile_min_age, reconcile_give_up) =
@@ -304,6 +314,8 @@ impl Config {
             payment_provider_timeout: Duration::from_millis(payment_timeout_ms),
             payment_token_fallback,
             payment_test_cards,
+            password_hash_lanes,
+            password_hash_queue_timeout: Duration::from_millis(hash_queue_ms),
             app_env,
             database_url,
             database_pool_size,
@@ -604,6 +616,14 @@ mod tests {
             Some("DELIVERY_FEE_UNDER_MIN")
         );
         assert_eq!(var_of(&[("MAX_LIMIT", "0")]), Some("MAX_LIMIT"));
+        assert_eq!(
+            var_of(&[("PASSWORD_HASH_CONCURRENCY", "0")]),
+            Some("PASSWORD_HASH_CONCURRENCY")
+        );
+        assert_eq!(
+            var_of(&[("PASSWORD_HASH_QUEUE_TIMEOUT_MS", "soon")]),
+            Some("PASSWORD_HASH_QUEUE_TIMEOUT_MS")
+        );
         assert_eq!(var_of(&[("DEFAULT_LIMIT", "500")]), Some("DEFAULT_LIMIT"));
         assert_eq!(
             var_of(&[("RATE_LIMIT_DEFAULTS", "lots")]),

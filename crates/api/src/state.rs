@@ -27,7 +27,7 @@ use mami_postgres::{
 };
 
 use crate::auth::jwt::TokenIssuer;
-use crate::auth::password::Argon2Hasher;
+use crate::auth::password::{Argon2Hasher, HashLimits};
 use crate::config::Config;
 
 /// Everything a handler may need; shared by all workers.
@@ -70,7 +70,10 @@ impl AppState {
 impl AppState {
     /// Wires the PostgreSQL adapters and the domain services.
     pub fn new(config: Config, db: Database) -> Result<Self, mami_domain::InfraError> {
-        let hasher = Arc::new(Argon2Hasher::new()?);
+        let hasher = Arc::new(Argon2Hasher::with_limits(HashLimits {
+            lanes: config.password_hash_lanes,
+            queue_timeout: config.password_hash_queue_timeout,
+        })?);
         let identity = IdentityService::new(Arc::new(PgIdentityStore::new(db.clone())), hasher);
         let tokens = TokenIssuer::new(
             &config.jwt_secret,

@@ -131,7 +131,9 @@ fn auth_response(state: &AppState, user: &User) -> Result<AuthResponse, ApiError
 #[utoipa::path(tag = "auth", request_body = RegisterBody, responses(
     (status = 201, body = inline(Data<AuthResponse>)),
     (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, USER_EXISTS"),
-    (status = 403, body = ErrorEnvelope, description = "AUTHORIZATION_ERROR (privileged role)")))]
+    (status = 403, body = ErrorEnvelope, description = "AUTHORIZATION_ERROR (privileged role)"),
+    (status = 503, body = ErrorEnvelope,
+        description = "SERVICE_UNAVAILABLE with Retry-After: every password-hashing lane busy")))]
 #[post("/register")]
 pub async fn register(
     state: web::Data<AppState>,
@@ -183,7 +185,9 @@ pub async fn register(
     (status = 200, body = inline(Data<AuthResponse>)),
     (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, INVALID_CREDENTIALS"),
     (status = 403, body = ErrorEnvelope, description = "ACCOUNT_INACTIVE"),
-    (status = 429, body = ErrorEnvelope, description = "HTTP_429 (5 per minute)")))]
+    (status = 429, body = ErrorEnvelope, description = "HTTP_429 (5 per minute)"),
+    (status = 503, body = ErrorEnvelope,
+        description = "SERVICE_UNAVAILABLE with Retry-After: every password-hashing lane busy")))]
 #[post("/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -270,7 +274,9 @@ pub async fn get_me(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     responses(
         (status = 200, body = inline(Data<MessageDto>)),
         (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, INVALID_CREDENTIALS"),
-        (status = 401, body = ErrorEnvelope)
+        (status = 401, body = ErrorEnvelope),
+        (status = 503, body = ErrorEnvelope,
+            description = "SERVICE_UNAVAILABLE with Retry-After: every password-hashing lane busy")
     )
 )]
 #[post("/change-password")]
