@@ -67,6 +67,19 @@ impl AppState {
     }
 }
 
+/// The payment provider's HTTP adapter.
+fn payment_provider(config: &Config) -> Result<Arc<dyn PaymentProvider>, mami_domain::InfraError> {
+    let provider = HttpPaymentProvider::new(ProviderConfig {
+        base_url: config.payment_provider_url.clone(),
+        secret_key: config.payment_provider_secret_key.clone(),
+        connect_timeout: std::time::Duration::from_secs(2),
+        request_timeout: config.payment_provider_timeout,
+        currency: "ils".into(),
+    })
+    .map_err(mami_domain::InfraError::new)?;
+    Ok(Arc::new(provider))
+}
+
 impl AppState {
     /// Wires the PostgreSQL adapters and the domain services.
     pub fn new(config: Config, db: Database) -> Result<Self, mami_domain::InfraError> {
@@ -75,6 +88,7 @@ impl AppState {
             queue_timeout: config.password_hash_queue_timeout,
         })?);
         let identity = IdentityService::new(Arc::new(PgIdentityStore::new(db.clone())), hasher);
+        let provider = payment_provider(&config)?;
         let tokens = TokenIssuer::new(
             &config.jwt_secret,
             config.access_token_ttl,
@@ -86,15 +100,6 @@ impl AppState {
             delivery_fee: money(&config.delivery_fee_under_min),
             free_threshold: Money::from_minor(20_000),
         };
-        let provider = HttpPaymentProvider::new(ProviderConfig {
-            base_url: config.payment_provider_url.clone(),
-            secret_key: config.payment_provider_secret_key.clone(),
-            connect_timeout: std::time::Duration::from_secs(2),
-            request_timeout: config.payment_provider_timeout,
-            currency: "ils".into(),
-        })
-        .map_err(mami_domain::InfraError::new)?;
-        let provider: Arc<dyn PaymentProvider> = Arc::new(provider);
         let checkout_store: Arc<dyn CheckoutStore> = Arc::new(PgCheckoutStore::new(
             db.clone(),
             config.delivery_source_branch_id,
