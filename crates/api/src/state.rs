@@ -52,21 +52,6 @@ pub struct AppState {
     pub reconciler: Reconciler,
 }
 
-impl AppState {
-    /// What a new customer gets besides their account: with test cards on
-    /// (`PAYMENT_TEST_CARDS`), the provider's test card as their default. Best effort, after
-    /// the account is committed: when the provider fails the account stands (the failure is
-    /// logged), and the card is given at the customer's first checkout instead.
-    pub async fn welcome(&self, user: &mami_domain::identity::User, ctx: &RequestContext) {
-        if !self.config.payment_test_cards {
-            return;
-        }
-        if let Err(e) = self.payment_tokens.provision_test_card(user.id, ctx).await {
-            tracing::warn!(error = %e, user = user.id.0, "no test card at registration");
-        }
-    }
-}
-
 /// The payment provider's HTTP adapter.
 fn payment_provider(config: &Config) -> Result<Arc<dyn PaymentProvider>, mami_domain::InfraError> {
     let provider = HttpPaymentProvider::new(ProviderConfig {
@@ -151,5 +136,18 @@ impl AppState {
             tokens,
             identity,
         })
+    }
+
+    /// What a new customer gets besides their account: with test cards on
+    /// (`PAYMENT_TEST_CARDS`), the provider's test card as their default. Best effort, after
+    /// the account is committed: when the provider fails the account stands (the failure is
+    /// logged), and the card is given at the customer's first checkout instead.
+    pub async fn welcome(&self, user: &mami_domain::identity::User, ctx: &RequestContext) {
+        if !self.config.payment_test_cards {
+            return;
+        }
+        if let Err(e) = self.payment_tokens.provision_test_card(user.id, ctx).await {
+            tracing::warn!(error = %e, user = user.id.0, "no test card at registration");
+        }
     }
 }

@@ -96,6 +96,18 @@ async fn slot(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<SlotF
 
 type TokenRow = (i64, String, bool, bool);
 
+const TOKEN_COLUMNS: (
+    payment_tokens::id,
+    payment_tokens::provider_token,
+    payment_tokens::is_active,
+    payment_tokens::is_default,
+) = (
+    payment_tokens::id,
+    payment_tokens::provider_token,
+    payment_tokens::is_active,
+    payment_tokens::is_default,
+);
+
 fn token_fact((id, provider_token, active, is_default): TokenRow) -> TokenFact {
     TokenFact {
         id,
@@ -120,18 +132,6 @@ async fn token(
         .optional()?;
     Ok(row.map(token_fact))
 }
-
-const TOKEN_COLUMNS: (
-    payment_tokens::id,
-    payment_tokens::provider_token,
-    payment_tokens::is_active,
-    payment_tokens::is_default,
-) = (
-    payment_tokens::id,
-    payment_tokens::provider_token,
-    payment_tokens::is_active,
-    payment_tokens::is_default,
-);
 
 /// The user's active cards by id; locked when the default is about to change, so that two
 /// changes of the default serialise instead of colliding on the one-default index.
