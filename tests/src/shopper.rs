@@ -151,7 +151,13 @@ impl ShopperBuilder<'_> {
         self.backend.put_in_cart(cart_id, &self.lines).await?;
         let card_id = match &self.card {
             None => None,
-            Some(pm) => Some(
+            Some(pm) => Some({
+                // A registered shopper may already hold the test card given at registration:
+                // the builder's card replaces it as the default.
+                diesel::update(payment_tokens::table.filter(payment_tokens::user_id.eq(user_id)))
+                    .set(payment_tokens::is_default.eq(false))
+                    .execute(&mut c)
+                    .await?;
                 diesel::insert_into(payment_tokens::table)
                     .values((
                         payment_tokens::user_id.eq(user_id),
@@ -163,8 +169,8 @@ impl ShopperBuilder<'_> {
                     ))
                     .returning(payment_tokens::id)
                     .get_result(&mut c)
-                    .await?,
-            ),
+                    .await?
+            }),
         };
         Ok(Shopper {
             session: self.backend.session_with(token),

@@ -238,6 +238,11 @@ const ROUTES: &[(&str, &str, Access)] = &[
         "/api/v1/admin/inventory/{id}",
         Access::Roles(BACK_OFFICE),
     ),
+    (
+        "POST",
+        "/api/v1/admin/inventory/bulk",
+        Access::Roles(BACK_OFFICE),
+    ),
     ("GET", "/api/v1/admin/settings", Access::Roles(ADMIN_ONLY)),
     ("PUT", "/api/v1/admin/settings", Access::Roles(BACK_OFFICE)),
     (

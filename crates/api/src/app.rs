@@ -10,7 +10,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, ResponseError, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
-use utoipa_scalar::{Scalar, Servable};
+use utoipa_scalar::Scalar;
 
 use crate::config::Config;
 use crate::http::ApiError;
@@ -21,12 +21,20 @@ use crate::routes;
 use crate::state::AppState;
 
 /// State plus the per-process pieces that must be shared by every worker (rate-limit
-/// counters).
+/// counters), or are made once rather than once per worker (the OpenAPI document and its page,
+/// which would otherwise cost every worker their memory).
 #[derive(Clone)]
 pub struct Shared {
     pub state: web::Data<AppState>,
     pub proxies: web::Data<TrustedProxies>,
     pub limiters: Limiters,
+    docs: web::Data<Docs>,
+}
+
+/// The OpenAPI document as JSON, and the interactive page that embeds it.
+struct Docs {
+    json: String,
+    page: String,
 }
 
 impl Shared {
@@ -37,10 +45,16 @@ impl Shared {
             &proxies,
             state.config.rate_limit_enabled,
         )?;
+        let api = openapi_document();
+        let docs = Docs {
+            json: serde_json::to_string(&api).map_err(|e| e.to_string())?,
+            page: Scalar::new(api).to_html(),
+        };
         Ok(Self {
             state: web::Data::new(state),
             proxies: web::Data::new(proxies),
             limiters,
+            docs: web::Data::new(docs),
         })
     }
 }
@@ -112,21 +126,28 @@ pub fn build_app(
 > {
     // The document and its page are registered before the `/api/v1` scope, which would
     // otherwise answer for their paths.
-    let api = openapi_document();
-    let api_json = web::Data::new(api.clone());
     let l = &shared.limiters;
     App::new()
         .app_data(shared.state.clone())
         .app_data(shared.proxies.clone())
         .app_data(web::PathConfig::default().error_handler(path_error))
-        .app_data(api_json)
+        .app_data(shared.docs.clone())
         .route(
             "/api/v1/openapi.json",
-            web::get().to(|doc: web::Data<utoipa::openapi::OpenApi>| async move {
-                HttpResponse::Ok().json(doc.get_ref())
+            web::get().to(|docs: web::Data<Docs>| async move {
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .body(docs.json.clone())
             }),
         )
-        .service(Scalar::with_url("/api/v1/docs", api))
+        .route(
+            "/api/v1/docs",
+            web::get().to(|docs: web::Data<Docs>| async move {
+                HttpResponse::Ok()
+                    .content_type("text/html")
+                    .body(docs.page.clone())
+            }),
+        )
         .into_utoipa_app()
         .service(scope("/api/v1").configure(routes::configure))
         .into_app()

@@ -74,6 +74,17 @@ pub struct Config {
     pub payment_provider_url: String,
     pub payment_provider_secret_key: String,
     pub payment_provider_timeout: Duration,
+    /// `PAYMENT_TOKEN_FALLBACK`: a confirm naming a card that is not the caller's pays with the
+    /// caller's own default card (the React client always sends card id 1).
+    pub payment_token_fallback: bool,
+    /// `PAYMENT_TEST_CARDS`: the provider is a test provider (the simulator, or Stripe in test
+    /// mode); new customers get its test card as their default.
+    pub payment_test_cards: bool,
+    /// `PASSWORD_HASH_CONCURRENCY` (default: the cores but one, at least one) and
+    /// `PASSWORD_HASH_QUEUE_TIMEOUT_MS`: at most that many argon2 hashes (19 MiB each) at once;
+    /// the rest wait that long, then 503.
+    pub password_hash_lanes: usize,
+    pub password_hash_queue_timeout: Duration,
     /// How often the reconciler runs, how old a pending order must be, and when it gives up.
     pub reconcile_interval: Duration,
     pub reconcile_min_age: Duration,
@@ -182,6 +193,19 @@ fn parse_int<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
             }
             Ok(v)
         }
+    }
+}
+
+fn parse_bool(env: &dyn Env, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match env
+        .get(var)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(err(var, format!("'{other}' is not true or false"))),
     }
 }
 
@@ -308,6 +332,13 @@ impl Config {
         };
         let log_format = log_format(env, prod)?;
         let (payment_provider_url, payment_provider_secret_key) = payment_provider(env, prod)?;
+        let (payment_token_fallback, payment_test_cards) =
+            payment_cards(env, prod, &payment_provider_secret_key)?;
+        let lanes = crate::auth::password::HashLimits::default_lanes();
+        let password_hash_lanes: usize =
+            parse_int(env, "PASSWORD_HASH_CONCURRENCY", lanes, 1, 256)?;
+        let hash_queue_ms: u64 =
+            parse_int(env, "PASSWORD_HASH_QUEUE_TIMEOUT_MS", 5_000, 10, 120_000)?;
         let payment_timeout_ms: u64 =
             parse_int(env, "PAYMENT_PROVIDER_TIMEOUT_MS", 10_000, 100, 120_000)?;
         let (reconcile_interval, reconcile_min_age, reconcile_give_up) =
@@ -328,6 +359,10 @@ impl Config {
             payment_provider_url,
             payment_provider_secret_key,
             payment_provider_timeout: Duration::from_millis(payment_timeout_ms),
+            payment_token_fallback,
+            payment_test_cards,
+            password_hash_lanes,
+            password_hash_queue_timeout: Duration::from_millis(hash_queue_ms),
             app_env,
             database_url,
             database_pool_size,
@@ -665,6 +700,22 @@ fn brevo(env: &dyn Env, prod: bool) -> Result<BrevoSettings, ConfigError> {
     })
 }
 
+/// `(PAYMENT_TOKEN_FALLBACK, PAYMENT_TEST_CARDS)`. Test cards are on by default outside
+/// production (where the provider is the simulator unless configured otherwise); in
+/// production only a test-mode key (`sk_test_…`) may have them, since a live provider would
+/// charge nobody's card for every new customer's orders.
+fn payment_cards(env: &dyn Env, prod: bool, secret: &str) -> Result<(bool, bool), ConfigError> {
+    let fallback = parse_bool(env, "PAYMENT_TOKEN_FALLBACK", true)?;
+    let test_cards = parse_bool(env, "PAYMENT_TEST_CARDS", !prod)?;
+    if prod && test_cards && !secret.starts_with("sk_test_") {
+        return Err(err(
+            "PAYMENT_TEST_CARDS",
+            "needs a test-mode PAYMENT_PROVIDER_SECRET_KEY (sk_test_…) in production",
+        ));
+    }
+    Ok((fallback, test_cards))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -714,6 +765,14 @@ mod tests {
             Some("DELIVERY_FEE_UNDER_MIN")
         );
         assert_eq!(var_of(&[("MAX_LIMIT", "0")]), Some("MAX_LIMIT"));
+        assert_eq!(
+            var_of(&[("PASSWORD_HASH_CONCURRENCY", "0")]),
+            Some("PASSWORD_HASH_CONCURRENCY")
+        );
+        assert_eq!(
+            var_of(&[("PASSWORD_HASH_QUEUE_TIMEOUT_MS", "soon")]),
+            Some("PASSWORD_HASH_QUEUE_TIMEOUT_MS")
+        );
         assert_eq!(var_of(&[("DEFAULT_LIMIT", "500")]), Some("DEFAULT_LIMIT"));
         assert_eq!(
             var_of(&[("RATE_LIMIT_DEFAULTS", "lots")]),
@@ -741,6 +800,45 @@ mod tests {
             .err()
             .map(|e| e.var);
         assert_eq!(bad_env, Some("APP_ENV"));
+    }
+
+    #[test]
+    fn card_fallback_and_test_cards() -> Result<(), ConfigError> {
+        let c = Config::from_env(&BASE)?;
+        assert!(
+            c.payment_token_fallback && c.payment_test_cards,
+            "development"
+        );
+        let c = Config::from_env(&with(&[
+            ("PAYMENT_TOKEN_FALLBACK", "false"),
+            ("PAYMENT_TEST_CARDS", "no"),
+        ]))?;
+        assert!(!c.payment_token_fallback && !c.payment_test_cards);
+        assert_eq!(
+            var_of(&[("PAYMENT_TOKEN_FALLBACK", "maybe")]),
+            Some("PAYMENT_TOKEN_FALLBACK")
+        );
+        let prod = |key: &'static str, cards: Option<&'static str>| {
+            let mut extra = vec![("PAYMENT_PROVIDER_SECRET_KEY", key)];
+            extra.extend(PRODUCTION_MAIL);
+            extra.extend(cards.map(|c| ("PAYMENT_TEST_CARDS", c)));
+            let mut env = production_with(&extra);
+            // The last value of a variable wins: drop the default key `production_with` set.
+            env.retain(|(k, v)| k != "PAYMENT_PROVIDER_SECRET_KEY" || v == key);
+            Config::from_env(&env).map(|c| (c.payment_token_fallback, c.payment_test_cards))
+        };
+        assert_eq!(
+            prod("sk_live_x", None),
+            Ok((true, false)),
+            "off in production"
+        );
+        assert_eq!(
+            prod("sk_live_x", Some("true")).map_err(|e| e.var),
+            Err("PAYMENT_TEST_CARDS"),
+            "never with a live key"
+        );
+        assert_eq!(prod("sk_test_x", Some("true")), Ok((true, true)));
+        Ok(())
     }
 
     #[test]
@@ -824,6 +922,15 @@ mod tests {
         );
     }
 
+    /// A complete production mail configuration.
+    const PRODUCTION_MAIL: [(&str, &str); 5] = [
+        ("FRONTEND_BASE_URL", "https://shop.example"),
+        ("BREVO_API_KEY", "xkeysib-x"),
+        ("BREVO_SENDER_EMAIL", "shop@shop.example"),
+        ("BREVO_RESET_TOKEN_OTP_ID", "11"),
+        ("BREVO_REGISTER_OTP_ID", "12"),
+    ];
+
     /// A production environment complete but for the mail variables, plus `mail`.
     fn production_with(mail: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
         [
@@ -843,13 +950,7 @@ mod tests {
 
     #[test]
     fn production_refuses_to_start_without_a_complete_mail_provider() {
-        let complete: [(&str, &str); 5] = [
-            ("FRONTEND_BASE_URL", "https://shop.example"),
-            ("BREVO_API_KEY", "xkeysib-x"),
-            ("BREVO_SENDER_EMAIL", "shop@shop.example"),
-            ("BREVO_RESET_TOKEN_OTP_ID", "11"),
-            ("BREVO_REGISTER_OTP_ID", "12"),
-        ];
+        let complete = PRODUCTION_MAIL;
         // Each variable, missing alone, is named in a one-line error.
         for (i, (var, _)) in complete.iter().enumerate() {
             let missing = complete

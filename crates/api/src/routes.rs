@@ -14,6 +14,7 @@ pub mod checkout;
 pub mod dto;
 pub mod health;
 pub mod images;
+pub mod inventory_upload;
 pub mod me;
 pub mod ops;
 pub mod orders;
@@ -72,6 +73,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(audit::configure)
                 .configure(admin_catalog::configure)
                 .configure(admin_branches::configure)
+                .configure(inventory_upload::configure)
                 .configure(admin_settings::configure)
                 .configure(admin_users::configure),
         );

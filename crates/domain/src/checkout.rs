@@ -3,7 +3,8 @@
 //! in a second short transaction), with Stripe-style idempotency keys.
 //!
 //! The adapter loads facts under its locks and persists what pure functions of this module
-//! decide: [`key_state`] (the idempotency record), [`plan_order`] and [`preview`] (the order),
+//! decide: [`key_state`] (the idempotency record), [`plan_order`] (the order, with
+//! [`choose_card`] for the card that pays) and [`preview`],
 //! [`settle`] (the provider's answer). Confirm answers a typed [`ConfirmOutcome`]; the edge
 //! alone turns it and [`CheckoutError`] into HTTP.
 
@@ -19,8 +20,8 @@ pub use error::CheckoutError;
 pub use idempotency::{KEY_TTL, KeyRecord, KeyState, LEASE, key_state};
 pub use models::*;
 pub use plan::{
-    BranchFact, CheckoutFacts, FulfillmentDetails, LineFact, OrderPlan, SlotFact, TokenFact,
-    delivery_fee, next_occurrence, plan_order, preview,
+    BranchFact, CheckoutFacts, FulfillmentDetails, LineFact, NewDefaultCard, OrderPlan, SlotFact,
+    TokenFact, choose_card, delivery_fee, next_occurrence, plan_order, preview,
 };
 pub use ports::CheckoutStore;
 #[cfg(any(test, feature = "mocks"))]

@@ -139,7 +139,7 @@ impl From<Violation> for DomainError {
             ),
             Violation::DuplicateSlot => D::conflict(
                 "DUPLICATE_SLOT",
-                "This branch already has a slot starting then on that day.",
+                "This branch already has an active slot starting then on that day.",
             ),
             Violation::DuplicateEmail => D::conflict("USER_EXISTS", "User already exists"),
             Violation::UnknownCategory => D::not_found("NOT_FOUND", "Category not found"),

@@ -23,6 +23,7 @@ pub mod payments;
 pub mod reconciler;
 pub mod settings;
 pub mod stock_requests;
+pub mod stock_upload;
 pub mod validation;
 pub mod wishlist;
 

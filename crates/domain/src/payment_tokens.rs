@@ -1,10 +1,12 @@
 //! Saved cards: the provider's token with brand, last four digits and expiry — never the card
-//! number.
+//! number. With a test provider (the simulator, or a provider in test mode), a customer can be
+//! given the provider's test card, so that a client that cannot save cards (the React client)
+//! can still pay.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
 use tracing::instrument;
 
@@ -75,6 +77,12 @@ pub fn provider_error(e: ProviderError) -> DomainError {
     }
 }
 
+/// The test card a test provider authorizes (Visa), given to customers when test cards are on.
+pub const TEST_CARD_NUMBER: &str = "4242424242424242";
+/// Its expiry: far enough ahead, and fixed, so that repeating its tokenization with the same
+/// provider idempotency key sends the same parameters.
+const TEST_CARD_EXPIRY: (i64, i64) = (12, 2049);
+
 /// What a new saved card comes from.
 #[derive(Debug, Clone)]
 pub enum NewCard {
@@ -118,6 +126,49 @@ impl PaymentTokenService {
         idempotency_key: String,
         ctx: &RequestContext,
     ) -> Result<PaymentToken, DomainError> {
+        self.save(user, card, make_default, idempotency_key, None, ctx)
+            .await
+    }
+
+    /// Gives `user` the provider's test card ([`TEST_CARD_NUMBER`], tokenized at the provider)
+    /// as their default, unless they already have an active card (then `None`). Only for a
+    /// test provider: the caller decides (configuration). Audited as `payment_token/CREATE`
+    /// with `context.reason` `TEST_CARD`.
+    #[instrument(skip_all)]
+    pub async fn provision_test_card(
+        &self,
+        user: UserId,
+        ctx: &RequestContext,
+    ) -> Result<Option<PaymentToken>, DomainError> {
+        if !self.store.list(user).await?.is_empty() {
+            return Ok(None);
+        }
+        let now = Utc::now();
+        let (month, year) = TEST_CARD_EXPIRY;
+        let card = CardInput::parse(
+            TEST_CARD_NUMBER,
+            month,
+            year,
+            None,
+            (now.year(), now.month()),
+        )?;
+        let key = format!("mami-test-card-{}", user.0);
+        let reason = json!({"reason": "TEST_CARD"});
+        let card = NewCard::Card(card);
+        self.save(user, card, true, key, Some(reason), ctx)
+            .await
+            .map(Some)
+    }
+
+    async fn save(
+        &self,
+        user: UserId,
+        card: NewCard,
+        make_default: bool,
+        idempotency_key: String,
+        context: Option<serde_json::Value>,
+        ctx: &RequestContext,
+    ) -> Result<PaymentToken, DomainError> {
         let token = match card {
             NewCard::Card(input) => self
                 .provider
@@ -133,8 +184,11 @@ impl PaymentTokenService {
             "exp_year": token.exp_year,
             "is_default": make_default,
         });
-        let audit =
+        let mut audit =
             AuditEntry::new(ctx, "payment_token", AuditTarget::Created, "CREATE").new_value(card);
+        if let Some(context) = context {
+            audit = audit.context(context);
+        }
         self.store
             .create(user, self.provider_name.clone(), token, make_default, audit)
             .await
@@ -161,6 +215,60 @@ impl PaymentTokenService {
 mod tests {
     use super::*;
     use crate::payments::MockPaymentProvider;
+
+    #[tokio::test]
+    async fn a_test_card_is_tokenized_only_for_a_customer_without_cards() {
+        let mut provider = MockPaymentProvider::new();
+        provider
+            .expect_tokenize()
+            .withf(|c, key| c.last4() == "4242" && key == "mami-test-card-7")
+            .times(1)
+            .returning(|c, _| {
+                Ok(CardToken {
+                    provider_token: "pm_test".into(),
+                    brand: Some("visa".into()),
+                    last4: c.last4().to_owned(),
+                    exp_month: 12,
+                    exp_year: 2049,
+                })
+            });
+        let mut store = MockPaymentTokenStore::new();
+        store.expect_list().returning(|u| {
+            Ok(if u == UserId(7) {
+                Vec::new()
+            } else {
+                vec![token(u)]
+            })
+        });
+        store
+            .expect_create()
+            .withf(|_, _, _, default, audit| {
+                *default && audit.context == Some(json!({"reason": "TEST_CARD"}))
+            })
+            .times(1)
+            .returning(|u, _, _, _, _| Ok(token(u)));
+        let svc = PaymentTokenService::new(Arc::new(store), Arc::new(provider), "paysim");
+        let ctx = RequestContext::default();
+        let given = svc.provision_test_card(UserId(7), &ctx).await;
+        assert!(matches!(given, Ok(Some(_))), "{given:?}");
+        let kept = svc.provision_test_card(UserId(8), &ctx).await;
+        assert!(matches!(kept, Ok(None)), "a customer with a card keeps it");
+    }
+
+    fn token(user: UserId) -> PaymentToken {
+        PaymentToken {
+            id: 1,
+            user_id: user,
+            provider: "paysim".into(),
+            provider_token: "pm_test".into(),
+            brand: None,
+            last4: Some("4242".into()),
+            exp_month: Some(12),
+            exp_year: Some(2049),
+            is_default: true,
+            created_at: Utc::now(),
+        }
+    }
 
     #[tokio::test]
     async fn a_declined_card_is_not_saved() {

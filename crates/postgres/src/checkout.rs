@@ -15,8 +15,8 @@ use mami_domain::InfraError;
 use mami_domain::audit::RequestContext;
 use mami_domain::checkout::{
     AuthOutcome, Begun, CheckoutError, CheckoutRequest, CheckoutStore, ConfirmOutcome, Decline,
-    DeliveryPricing, IdempotencyClaim, KeyState, PaymentFacts, PendingOrder, Preview, Receipt,
-    Settlement, key_state, plan_order, preview, settle,
+    DeliveryPricing, IdempotencyClaim, KeyState, PaymentChoice, PaymentFacts, PendingOrder,
+    Preview, Receipt, Settlement, key_state, plan_order, preview, settle,
 };
 use mami_domain::identity::UserId;
 
@@ -221,7 +221,7 @@ impl CheckoutStore for PgCheckoutStore {
     async fn begin(
         &self,
         request: CheckoutRequest,
-        payment_token_id: i64,
+        payment: PaymentChoice,
         claim: IdempotencyClaim,
         pricing: DeliveryPricing,
         ctx: RequestContext,
@@ -243,9 +243,8 @@ impl CheckoutStore for PgCheckoutStore {
                     KeyState::Claimed => {}
                 }
                 let branch = request.fulfilling_branch(self.warehouse)?;
-                let purpose = Purpose::Order { payment_token_id };
-                let facts = facts::load(conn, &request, branch, purpose).await?;
-                let plan = plan_order(&request, facts, pricing, now)?;
+                let facts = facts::load(conn, &request, branch, Purpose::Order(payment)).await?;
+                let plan = plan_order(&request, &payment, facts, pricing, now)?;
                 let provider = &self.provider_name;
                 let order = place::place(conn, request.user, plan, provider, &ctx, now).await?;
                 key::hold(conn, key_id, Some(order.order_id), now).await?;

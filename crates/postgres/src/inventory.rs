@@ -1,14 +1,16 @@
-//! [`InventoryStore`] on PostgreSQL: changes run under a row lock.
+//! [`InventoryStore`] and [`StockUploadStore`] on PostgreSQL: changes run under a row lock; an
+//! uploaded row is the same change (or the same creation) in its own transaction.
 
 use async_trait::async_trait;
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::DomainError;
-use mami_domain::audit::AuditEntry;
+use mami_domain::audit::{AuditEntry, RequestContext};
 use mami_domain::inventory::{
     InventoryChange, InventoryFilter, InventoryItem, InventoryStore, NewInventory,
 };
+use mami_domain::stock_upload::{StockRow, StockUploadStore, Upserted};
 use serde_json::json;
 
 use crate::error::{Tx, infra};
@@ -70,6 +72,71 @@ fn figures(i: &InventoryItem) -> serde_json::Value {
         "reserved_quantity": i.reserved_quantity,
         "reorder_point": i.reorder_point,
     })
+}
+
+/// Inserts `new` and writes `entry` with its figures.
+async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: NewInventory,
+    entry: AuditEntry,
+) -> Result<InventoryItem, Tx<DomainError>> {
+    let id: i64 = diesel::insert_into(inventory::table)
+        .values((
+            inventory::product_id.eq(new.product_id),
+            inventory::branch_id.eq(new.branch_id),
+            inventory::available_quantity.eq(new.available_quantity),
+            inventory::reserved_quantity.eq(new.reserved_quantity),
+            inventory::reorder_point.eq(new.reorder_point),
+        ))
+        .returning(inventory::id)
+        .get_result(conn)
+        .await?;
+    let it = load_item(conn, id).await?;
+    let entry = entry
+        .with_change(None, Some(figures(&it)))
+        .context(json!({"branch_id": it.branch_id, "product_id": it.product_id}));
+    audit::insert(conn, &entry, Some(id)).await?;
+    Ok(it)
+}
+
+/// Applies `change` to row `id`, which the caller locked, and writes `entry` with the figures
+/// before and after.
+async fn apply_change(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    change: InventoryChange,
+    entry: AuditEntry,
+) -> Result<InventoryItem, Tx<DomainError>> {
+    let (available, reserved, reorder): (i32, i32, i32) = inventory::table
+        .find(id)
+        .select((
+            inventory::available_quantity,
+            inventory::reserved_quantity,
+            inventory::reorder_point,
+        ))
+        .first(conn)
+        .await?;
+    let (a, r, p) = change.apply(available, reserved, reorder)?;
+    diesel::update(inventory::table.find(id))
+        .set((
+            inventory::available_quantity.eq(a),
+            inventory::reserved_quantity.eq(r),
+            inventory::reorder_point.eq(p),
+            inventory::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+    let it = load_item(conn, id).await?;
+    let old = json!({
+        "available_quantity": available,
+        "reserved_quantity": reserved,
+        "reorder_point": reorder,
+    });
+    let entry = entry
+        .with_change(Some(old), Some(figures(&it)))
+        .context(json!({"branch_id": it.branch_id, "product_id": it.product_id}));
+    audit::insert(conn, &entry, None).await?;
+    Ok(it)
 }
 
 /// Inventory in PostgreSQL.
@@ -138,23 +205,7 @@ impl InventoryStore for PgInventoryStore {
                         "This branch already has an inventory row for this product.",
                     )));
                 }
-                let id: i64 = diesel::insert_into(inventory::table)
-                    .values((
-                        inventory::product_id.eq(new.product_id),
-                        inventory::branch_id.eq(new.branch_id),
-                        inventory::available_quantity.eq(new.available_quantity),
-                        inventory::reserved_quantity.eq(new.reserved_quantity),
-                        inventory::reorder_point.eq(new.reorder_point),
-                    ))
-                    .returning(inventory::id)
-                    .get_result(conn)
-                    .await?;
-                let it = load_item(conn, id).await?;
-                let entry = audit_entry
-                    .with_change(None, Some(figures(&it)))
-                    .context(json!({"branch_id": it.branch_id, "product_id": it.product_id}));
-                audit::insert(conn, &entry, Some(id)).await?;
-                Ok::<_, Tx<DomainError>>(it)
+                insert(conn, new, audit_entry).await
             })
             .await
     }
@@ -167,39 +218,53 @@ impl InventoryStore for PgInventoryStore {
     ) -> Result<InventoryItem, DomainError> {
         self.db
             .transaction(async |conn| {
-                let (available, reserved, reorder): (i32, i32, i32) = inventory::table
+                let locked: Option<i64> = inventory::table
                     .find(id)
                     .for_update()
-                    .select((
-                        inventory::available_quantity,
-                        inventory::reserved_quantity,
-                        inventory::reorder_point,
-                    ))
+                    .select(inventory::id)
                     .first(conn)
                     .await
-                    .optional()?
-                    .ok_or_else(|| DomainError::not_found("NOT_FOUND", "Inventory not found"))?;
-                let (a, r, p) = change.apply(available, reserved, reorder)?;
-                diesel::update(inventory::table.find(id))
-                    .set((
-                        inventory::available_quantity.eq(a),
-                        inventory::reserved_quantity.eq(r),
-                        inventory::reorder_point.eq(p),
-                        inventory::updated_at.eq(Utc::now()),
-                    ))
-                    .execute(conn)
-                    .await?;
-                let it = load_item(conn, id).await?;
-                let old = json!({
-                    "available_quantity": available,
-                    "reserved_quantity": reserved,
-                    "reorder_point": reorder,
-                });
-                let entry = audit_entry
-                    .with_change(Some(old), Some(figures(&it)))
-                    .context(json!({"branch_id": it.branch_id, "product_id": it.product_id}));
-                audit::insert(conn, &entry, None).await?;
-                Ok::<_, Tx<DomainError>>(it)
+                    .optional()?;
+                if locked.is_none() {
+                    return Err(Tx(DomainError::not_found(
+                        "NOT_FOUND",
+                        "Inventory not found",
+                    )));
+                }
+                apply_change(conn, id, change, audit_entry).await
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl StockUploadStore for PgInventoryStore {
+    async fn upsert(
+        &self,
+        row: StockRow,
+        ctx: RequestContext,
+    ) -> Result<(InventoryItem, Upserted), DomainError> {
+        self.db
+            .transaction(async |conn| {
+                let existing: Option<i64> = inventory::table
+                    .filter(inventory::product_id.eq(row.product_id))
+                    .filter(inventory::branch_id.eq(row.branch_id))
+                    .for_update()
+                    .select(inventory::id)
+                    .first(conn)
+                    .await
+                    .optional()?;
+                let entry = StockRow::audit(&ctx, existing);
+                Ok::<_, Tx<DomainError>>(match existing {
+                    Some(id) => (
+                        apply_change(conn, id, row.change(), entry).await?,
+                        Upserted::Updated,
+                    ),
+                    None => (
+                        insert(conn, row.new_inventory(), entry).await?,
+                        Upserted::Created,
+                    ),
+                })
             })
             .await
     }

@@ -280,12 +280,15 @@ SELECT u.id, 'stripe', 'pm_card_visa', 'visa', '4242', 12, 2030, true FROM users
 WHERE u.email = 'customer@mami.local' \
   AND NOT EXISTS (SELECT 1 FROM payment_tokens t WHERE t.user_id = u.id)";
 
-/// Two-hour slots from 08:00 to 20:00 on every weekday at every branch.
+/// Two-hour slots from 08:00 to 20:00 on every weekday at every branch, where the branch has no
+/// slot (active or not) starting then: a slot an admin switched off stays off.
 const WEEKLY_SLOTS: &str = "\
 INSERT INTO delivery_slots (branch_id, day_of_week, start_time, end_time) \
 SELECT b.id, d, make_time(h, 0, 0), make_time(h + 2, 0, 0) \
 FROM branches b, generate_series(0, 6) d, generate_series(8, 18, 2) h \
-ON CONFLICT (branch_id, day_of_week, start_time) DO NOTHING";
+WHERE NOT EXISTS (SELECT 1 FROM delivery_slots s WHERE s.branch_id = b.id \
+  AND s.day_of_week = d AND s.start_time = make_time(h, 0, 0)) \
+ON CONFLICT (branch_id, day_of_week, start_time) WHERE is_active DO NOTHING";
 
 /// `$1` generated products named from English and Hebrew word lists, spread over the
 /// categories (SKU `GEN-nnnnnnn`, so re-running adds nothing).

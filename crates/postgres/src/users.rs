@@ -22,6 +22,7 @@ struct UserChanges {
     is_active: Option<bool>,
     full_name: Option<String>,
     phone: Option<Option<String>>,
+    token_version: Option<i32>,
     updated_at: chrono::DateTime<Utc>,
 }
 
@@ -31,6 +32,7 @@ fn visible(u: &User) -> serde_json::Value {
         "is_active": u.is_active,
         "full_name": u.full_name,
         "phone": u.phone,
+        "token_version": u.token_version,
     })
 }
 
@@ -100,6 +102,7 @@ impl UserDirectory for PgUserDirectory {
         expected_role: Role,
         expected_active: bool,
         patch: UserPatch,
+        revoke_tokens: bool,
         audit_entry: AuditEntry,
     ) -> Result<User, DomainError> {
         self.db
@@ -121,6 +124,8 @@ impl UserDirectory for PgUserDirectory {
                         is_active: patch.is_active,
                         full_name: patch.full_name.clone(),
                         phone: patch.phone.clone(),
+                        // The row is locked: the version read is the one being replaced.
+                        token_version: revoke_tokens.then_some(old.token_version + 1),
                         updated_at: Utc::now(),
                     })
                     .returning(UserRow::as_returning())

@@ -14,6 +14,7 @@ mod accounts;
 mod checkout;
 mod ops;
 mod stock_requests;
+mod upload;
 
 pub use checkout::confirm_outcome;
 pub use stock_requests::bulk_failure;

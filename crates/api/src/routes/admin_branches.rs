@@ -104,23 +104,34 @@ pub async fn toggle_branch(
 #[allow(non_snake_case)]
 pub struct AdminSlotsQuery {
     pub branchId: Option<String>,
-    /// Filter by activity; default: all slots, active and inactive.
+    /// `true` lists inactive slots too (to re-enable one); default: active slots only.
+    pub include_inactive: Option<String>,
+    /// Only slots of this activity (`active=false`: the inactive ones); overrides
+    /// `include_inactive`.
     pub active: Option<String>,
 }
 
-/// Every slot (inactive ones too, so they can be re-enabled).
+/// Active slots, as in the reference (the React slot editor does not read `is_active`);
+/// `include_inactive=true` or `active=false` shows the others.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(AdminSlotsQuery),
-    responses((status = 200, body = inline(Data<Vec<SlotDto>>))))]
+    responses((status = 200, body = inline(Data<Vec<SlotDto>>)),
+    (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR")))]
 #[get("/delivery-slots")]
 pub async fn list_slots(
     state: web::Data<AppState>,
     q: ValidQuery<AdminSlotsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let active = query_bool("active", q.0.active.as_deref())?;
+    let everything = query_bool("include_inactive", q.0.include_inactive.as_deref())?;
+    let active = match (active, everything) {
+        (Some(a), _) => Some(a),
+        (None, Some(true)) => None,
+        (None, _) => Some(true),
+    };
     let filter = SlotFilter {
         branch_id: query_id("branchId", q.0.branchId.as_deref())?,
         day_of_week: None,
-        include_inactive: true,
+        include_inactive: active != Some(true),
     };
     let rows = state.branches.slots(filter).await?;
     let data: Vec<SlotDto> = rows
@@ -183,7 +194,8 @@ pub async fn create_slot(
 /// Replaces a slot's day and window.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), request_body = SlotBody,
     responses((status = 200, body = inline(Data<SlotDto>)), (status = 400, body = ErrorEnvelope),
-    (status = 404, body = ErrorEnvelope)))]
+    (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope,
+    description = "DUPLICATE_SLOT (another active slot of the branch starts then)")))]
 #[patch("/delivery-slots/{id}")]
 pub async fn update_slot(
     state: web::Data<AppState>,
@@ -201,9 +213,11 @@ pub async fn update_slot(
     )))
 }
 
-/// Only `?active=false` deactivates (reference semantics).
+/// Only `?active=false` deactivates (reference semantics). Reactivating a slot while another
+/// active slot of the branch starts at the same time is 409 `DUPLICATE_SLOT`.
 #[utoipa::path(tag = "admin branches", security(("bearer" = [])), params(ToggleQuery),
-    responses((status = 200, body = inline(Data<SlotDto>)), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = inline(Data<SlotDto>)), (status = 404, body = ErrorEnvelope),
+    (status = 409, body = ErrorEnvelope, description = "DUPLICATE_SLOT")))]
 #[patch("/delivery-slots/{id}/toggle")]
 pub async fn toggle_slot(
     state: web::Data<AppState>,

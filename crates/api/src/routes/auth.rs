@@ -136,11 +136,14 @@ fn auth_response(state: &AppState, user: &User) -> Result<AuthResponse, ApiError
     })
 }
 
-/// Creates a customer account and signs it in. A privileged `role` is refused with 403.
+/// Creates a customer account and signs it in. A privileged `role` is refused with 403. With
+/// test cards on (`PAYMENT_TEST_CARDS`), the customer also gets the provider's test card.
 #[utoipa::path(tag = "auth", request_body = RegisterBody, responses(
     (status = 201, body = inline(Data<AuthResponse>)),
     (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, USER_EXISTS"),
-    (status = 403, body = ErrorEnvelope, description = "AUTHORIZATION_ERROR (privileged role)")))]
+    (status = 403, body = ErrorEnvelope, description = "AUTHORIZATION_ERROR (privileged role)"),
+    (status = 503, body = ErrorEnvelope,
+        description = "SERVICE_UNAVAILABLE with Retry-After: every password-hashing lane busy")))]
 #[post("/register")]
 pub async fn register(
     state: web::Data<AppState>,
@@ -168,7 +171,9 @@ pub async fn register(
         phone: phone.flatten(),
         requested_role,
     };
-    let user = state.identity.register(reg, &request_context(&req)).await?;
+    let ctx = request_context(&req);
+    let user = state.identity.register(reg, &ctx).await?;
+    state.welcome(&user, &ctx.with_actor(user.id)).await;
     Ok(created(auth_response(&state, &user)?))
 }
 
@@ -177,7 +182,9 @@ pub async fn register(
     (status = 200, body = inline(Data<AuthResponse>)),
     (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, INVALID_CREDENTIALS"),
     (status = 403, body = ErrorEnvelope, description = "ACCOUNT_INACTIVE"),
-    (status = 429, body = ErrorEnvelope, description = "HTTP_429 (5 per minute)")))]
+    (status = 429, body = ErrorEnvelope, description = "HTTP_429 (5 per minute)"),
+    (status = 503, body = ErrorEnvelope,
+        description = "SERVICE_UNAVAILABLE with Retry-After: every password-hashing lane busy")))]
 #[post("/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -264,7 +271,9 @@ pub async fn get_me(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     responses(
         (status = 200, body = inline(Data<MessageDto>)),
         (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, INVALID_CREDENTIALS"),
-        (status = 401, body = ErrorEnvelope)
+        (status = 401, body = ErrorEnvelope),
+        (status = 503, body = ErrorEnvelope,
+            description = "SERVICE_UNAVAILABLE with Retry-After: every password-hashing lane busy")
     )
 )]
 #[post("/change-password")]

@@ -2,7 +2,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use mami_domain::checkout::{CheckoutRequest, DeliveryPricing, IdempotencyClaim, Receipt};
+use mami_domain::checkout::{
+    CheckoutRequest, DeliveryPricing, IdempotencyClaim, PaymentChoice, Receipt,
+};
 use mami_domain::orders::Fulfillment;
 use mami_domain::{FieldError, ValidationErrors};
 use serde::{Deserialize, Serialize};
@@ -48,7 +50,7 @@ pub struct CheckoutBody {
     pub delivery_slot_id: Option<i64>,
     /// 5..200 characters when given.
     pub address: Option<String>,
-    /// Accepted for compatibility; saved cards are managed under `/me/payment-tokens`.
+    /// Confirm only: the card paid with becomes the caller's default.
     #[serde(default)]
     pub save_as_default: bool,
 }
@@ -203,7 +205,8 @@ fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
 
 /// Creates the order and authorizes the payment. 201 new order, 200 replay of the same key;
 /// 402 `PAYMENT_DECLINED` (stock back, order canceled, cart intact); 503 `PAYMENT_UNAVAILABLE`
-/// (retry with the same key).
+/// (retry with the same key). A `payment_token_id` that is not the caller's pays with the
+/// caller's default card (audited; `PAYMENT_TOKEN_FALLBACK=false` makes it 404).
 #[utoipa::path(tag = "checkout", security(("bearer" = [])), request_body = CheckoutBody,
     params(("Idempotency-Key" = String, Header, description = "Required; at most 128 characters")),
     responses(
@@ -243,7 +246,11 @@ pub async fn confirm(
         .checkout
         .confirm(
             request,
-            token,
+            PaymentChoice {
+                token_id: token,
+                save_as_default: body.0.save_as_default,
+                fallback_to_default: state.config.payment_token_fallback,
+            },
             IdempotencyClaim { key, request_hash },
             pricing(&state).await?,
             &auth.context(),

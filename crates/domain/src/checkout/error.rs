@@ -37,6 +37,10 @@ pub enum CheckoutError {
     PaymentTokenNotFound,
     #[error("payment token is inactive")]
     PaymentTokenInactive,
+    /// The requested card is not the caller's and the caller has no saved card to pay with
+    /// instead: they must add one.
+    #[error("no saved card to pay with")]
+    NoSavedCard,
     #[error("the cart is empty")]
     CartEmpty,
     /// Products of the cart that are no longer sold.

@@ -20,6 +20,19 @@ pub struct CheckoutRequest {
     pub address: Option<String>,
 }
 
+/// The saved card a confirm asks to pay with, and what to do with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentChoice {
+    /// The requested saved card (`payment_token_id`).
+    pub token_id: i64,
+    /// Make the card paid with the caller's default (`save_as_default`).
+    pub save_as_default: bool,
+    /// When `token_id` is not the caller's, pay with the caller's own default card instead
+    /// (the React client always sends id 1); otherwise `PaymentTokenNotFound`. Never anyone
+    /// else's card.
+    pub fallback_to_default: bool,
+}
+
 /// Delivery pricing from the settings: a cart below `delivery_min` pays `delivery_fee`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryPricing {

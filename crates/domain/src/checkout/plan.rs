@@ -1,11 +1,12 @@
 //! The order a checkout places: from the facts the adapter read under its locks (the cart and
-//! its products, the fulfilling branch, the slot, the saved card, the branch's stock rows),
-//! the rules decide the order, its amounts, its fulfilment window and the stock it takes.
+//! its products, the fulfilling branch, the slot, the saved cards, the branch's stock rows),
+//! the rules decide the order, its amounts, its fulfilment window, the card it is paid with
+//! (and whether that card becomes the default) and the stock it takes.
 
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 use serde_json::json;
 
-use super::{CheckoutError, CheckoutRequest, DeliveryPricing, Preview};
+use super::{CheckoutError, CheckoutRequest, DeliveryPricing, PaymentChoice, Preview};
 use crate::Money;
 use crate::audit::{AuditEntry, AuditTarget, RequestContext};
 use crate::inventory::{self, ProductQuantity, StockLevel, StockMove};
@@ -44,12 +45,13 @@ pub struct SlotFact {
     pub active: bool,
 }
 
-/// The customer's saved card.
+/// A saved card of the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenFact {
     pub id: i64,
     pub provider_token: String,
     pub active: bool,
+    pub is_default: bool,
 }
 
 /// Everything checkout decides on. `None` is a row that does not exist (or is another
@@ -62,8 +64,10 @@ pub struct CheckoutFacts {
     pub cart: Option<Vec<LineFact>>,
     /// The requested delivery slot.
     pub slot: Option<SlotFact>,
-    /// The requested saved card (preview reads none).
+    /// The requested saved card, when it is the caller's (preview reads none).
     pub token: Option<TokenFact>,
+    /// The caller's active saved cards, in ascending id order (preview reads none).
+    pub cards: Vec<TokenFact>,
     /// The fulfilling branch's rows of the cart's products, in ascending id order.
     pub stock: Vec<StockLevel>,
 }
@@ -84,14 +88,35 @@ pub enum FulfillmentDetails {
     },
 }
 
+/// The caller's default card changes to `token_id` (`save_as_default`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewDefaultCard {
+    /// The default before, if any.
+    pub previous: Option<i64>,
+    pub token_id: i64,
+}
+
+impl NewDefaultCard {
+    /// Whether any row changes (the card may already be the default; it is audited anyway, as
+    /// in the reference).
+    pub fn changes(&self) -> bool {
+        self.previous != Some(self.token_id)
+    }
+}
+
 /// The order to write, payment PENDING.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderPlan {
     pub fulfillment: Fulfillment,
     pub branch_id: i64,
+    /// The saved card paid with.
     pub payment_token_id: i64,
     /// The provider's token of the saved card.
     pub payment_method: String,
+    /// The requested card id when it was not the caller's and their own card pays instead.
+    pub fell_back_from: Option<i64>,
+    /// The paid card becomes the caller's default.
+    pub new_default: Option<NewDefaultCard>,
     /// The ordered lines, snapshots of name, SKU and price.
     pub items: Vec<LineFact>,
     pub subtotal: Money,
@@ -113,6 +138,40 @@ impl OrderPlan {
             "items": self.items.len(),
             "payment_status": PaymentStatus::Pending.as_str(),
         }))
+    }
+
+    /// The audit entries of the card choice, once the order's id is assigned: the fallback from
+    /// a card that is not the caller's (`order/PAYMENT_TOKEN_FALLBACK`), and the new default
+    /// (`payment_preferences/SET_DEFAULT`, as in the reference).
+    pub fn card_audit(&self, ctx: &RequestContext, order_id: i64) -> Vec<AuditEntry> {
+        let fallback = self.fell_back_from.map(|requested| {
+            AuditEntry::new(
+                ctx,
+                "order",
+                AuditTarget::Id(order_id),
+                "PAYMENT_TOKEN_FALLBACK",
+            )
+            .with_change(
+                Some(json!({"payment_token_id": requested})),
+                Some(json!({"payment_token_id": self.payment_token_id})),
+            )
+            .context(json!({"reason": "the requested card is not the caller's; \
+                their default saved card paid"}))
+        });
+        let default = self.new_default.map(|d| {
+            AuditEntry::new(
+                ctx,
+                "payment_preferences",
+                AuditTarget::Id(d.token_id),
+                "SET_DEFAULT",
+            )
+            .with_change(
+                Some(json!({"payment_token_id": d.previous})),
+                Some(json!({"payment_token_id": d.token_id})),
+            )
+            .context(json!({"order_id": order_id}))
+        });
+        fallback.into_iter().chain(default).collect()
     }
 
     /// The audit entries of the stock taken, once the order's id is assigned.
@@ -232,10 +291,34 @@ fn details(
     })
 }
 
+/// The card that pays: the requested one when it is the caller's (and active); otherwise, if
+/// falling back is on, the caller's default card (or, when none is marked default, their
+/// newest active one) — never anyone else's. Returns the card and whether it is a fallback.
+pub fn choose_card(
+    payment: &PaymentChoice,
+    requested: Option<TokenFact>,
+    cards: &[TokenFact],
+) -> Result<(TokenFact, bool), CheckoutError> {
+    match requested {
+        Some(t) if !t.active => Err(CheckoutError::PaymentTokenInactive),
+        Some(t) => Ok((t, false)),
+        None if !payment.fallback_to_default => Err(CheckoutError::PaymentTokenNotFound),
+        None => {
+            let active = || cards.iter().filter(|c| c.active);
+            active()
+                .find(|c| c.is_default)
+                .or_else(|| active().max_by_key(|c| c.id))
+                .map(|c| (c.clone(), true))
+                .ok_or(CheckoutError::NoSavedCard)
+        }
+    }
+}
+
 /// Decides the order, checking in this order: the branch, the cart, the slot, the saved card,
 /// the lines (not empty, all still sold), then the stock (every line covered in full).
 pub fn plan_order(
     request: &CheckoutRequest,
+    payment: &PaymentChoice,
     facts: CheckoutFacts,
     pricing: DeliveryPricing,
     now: DateTime<Utc>,
@@ -243,10 +326,11 @@ pub fn plan_order(
     let branch_id = check_branch(request, facts.branch)?;
     let lines = facts.cart.ok_or(CheckoutError::CartNotFound)?;
     let details = details(request, facts.slot, branch_id, now)?;
-    let token = facts.token.ok_or(CheckoutError::PaymentTokenNotFound)?;
-    if !token.active {
-        return Err(CheckoutError::PaymentTokenInactive);
-    }
+    let (token, fell_back) = choose_card(payment, facts.token, &facts.cards)?;
+    let new_default = payment.save_as_default.then(|| NewDefaultCard {
+        previous: facts.cards.iter().find(|c| c.is_default).map(|c| c.id),
+        token_id: token.id,
+    });
     if lines.is_empty() {
         return Err(CheckoutError::CartEmpty);
     }
@@ -267,6 +351,8 @@ pub fn plan_order(
         branch_id,
         payment_token_id: token.id,
         payment_method: token.provider_token,
+        fell_back_from: fell_back.then_some(payment.token_id),
+        new_default,
         items: lines,
         subtotal,
         delivery_fee: fee,
@@ -341,6 +427,22 @@ mod tests {
         NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default()
     }
 
+    fn card(id: i64, is_default: bool) -> TokenFact {
+        TokenFact {
+            id,
+            provider_token: format!("pm_{id}"),
+            active: true,
+            is_default,
+        }
+    }
+
+    /// Pay with card 3; nothing else asked.
+    const PAY: PaymentChoice = PaymentChoice {
+        token_id: 3,
+        save_as_default: false,
+        fallback_to_default: true,
+    };
+
     /// A cart of two lines (2 × 6.90 + 1 × 8.90 = 22.70) with stock for both at `branch`.
     fn facts(branch: i64) -> CheckoutFacts {
         CheckoutFacts {
@@ -357,11 +459,8 @@ mod tests {
                 end: time(10),
                 active: true,
             }),
-            token: Some(TokenFact {
-                id: 3,
-                provider_token: "pm_card_visa".into(),
-                active: true,
-            }),
+            token: Some(card(3, true)),
+            cards: vec![card(3, true)],
             stock: vec![
                 StockLevel {
                     row_id: 5,
@@ -378,7 +477,13 @@ mod tests {
     }
 
     fn delivery(facts: CheckoutFacts) -> Result<OrderPlan, CheckoutError> {
-        plan_order(&request(Fulfillment::Delivery), facts, PRICING, monday())
+        plan_order(
+            &request(Fulfillment::Delivery),
+            &PAY,
+            facts,
+            PRICING,
+            monday(),
+        )
     }
 
     #[test]
@@ -390,7 +495,7 @@ mod tests {
         );
         assert_eq!(
             (plan.payment_token_id, plan.payment_method.as_str()),
-            (3, "pm_card_visa")
+            (3, "pm_3")
         );
         let figures: Vec<_> = plan.stock.iter().map(|m| (m.row_id, m.after)).collect();
         assert_eq!(figures, vec![(5, 0), (6, 8)]);
@@ -425,7 +530,13 @@ mod tests {
 
     #[test]
     fn pickup_pays_no_fee_and_is_ready_within_two_hours() {
-        let plan = plan_order(&request(Fulfillment::Pickup), facts(2), PRICING, monday());
+        let plan = plan_order(
+            &request(Fulfillment::Pickup),
+            &PAY,
+            facts(2),
+            PRICING,
+            monday(),
+        );
         let plan = plan.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             (plan.branch_id, plan.delivery_fee, plan.total),
@@ -493,7 +604,7 @@ mod tests {
         assert_eq!(delivery(f).err(), Some(CheckoutError::SlotNotFound));
         let mut r = request(Fulfillment::Delivery);
         r.delivery_slot_id = None;
-        let none = plan_order(&r, facts(WAREHOUSE), PRICING, monday());
+        let none = plan_order(&r, &PAY, facts(WAREHOUSE), PRICING, monday());
         assert_eq!(none.err(), Some(CheckoutError::SlotRequired));
     }
 
@@ -510,7 +621,7 @@ mod tests {
             id: 2,
             active: false,
         });
-        let closed = plan_order(&request(Fulfillment::Pickup), f, PRICING, monday());
+        let closed = plan_order(&request(Fulfillment::Pickup), &PAY, f, PRICING, monday());
         assert_eq!(closed.err(), Some(CheckoutError::BranchNotFound));
         let mut f = facts(WAREHOUSE);
         f.cart = None;
@@ -518,7 +629,8 @@ mod tests {
         assert_eq!(delivery(f).err(), Some(CheckoutError::CartNotFound));
         let mut f = facts(WAREHOUSE);
         f.token = None;
-        assert_eq!(delivery(f).err(), Some(CheckoutError::PaymentTokenNotFound));
+        f.cards.clear();
+        assert_eq!(delivery(f).err(), Some(CheckoutError::NoSavedCard));
         let mut f = facts(WAREHOUSE);
         f.token = f.token.map(|t| TokenFact { active: false, ..t });
         assert_eq!(delivery(f).err(), Some(CheckoutError::PaymentTokenInactive));
@@ -531,6 +643,117 @@ mod tests {
         assert_eq!(
             request(Fulfillment::Delivery).fulfilling_branch(WAREHOUSE),
             Ok(WAREHOUSE)
+        );
+    }
+
+    #[test]
+    fn a_card_that_is_not_the_callers_falls_back_to_their_default_or_is_not_found() {
+        let mut f = facts(WAREHOUSE);
+        f.token = None;
+        f.cards = vec![card(4, false), card(6, true), card(8, false)];
+        let requested = PaymentChoice { token_id: 1, ..PAY };
+        let run = |f: CheckoutFacts, p: &PaymentChoice| {
+            plan_order(&request(Fulfillment::Delivery), p, f, PRICING, monday())
+        };
+        let plan = run(f.clone(), &requested).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (plan.payment_token_id, plan.payment_method.as_str()),
+            (6, "pm_6"),
+            "the caller's default card pays"
+        );
+        assert_eq!(plan.fell_back_from, Some(1));
+        let audit = plan.card_audit(&RequestContext::default(), 77);
+        assert_eq!(audit.len(), 1);
+        assert_eq!(
+            (audit[0].entity_type, audit[0].action, audit[0].target),
+            ("order", "PAYMENT_TOKEN_FALLBACK", AuditTarget::Id(77))
+        );
+        assert_eq!(
+            (audit[0].old_value.clone(), audit[0].new_value.clone()),
+            (
+                Some(json!({"payment_token_id": 1})),
+                Some(json!({"payment_token_id": 6}))
+            )
+        );
+
+        let mut no_default = f.clone();
+        no_default.cards = vec![card(4, false), card(8, false)];
+        let plan = run(no_default, &requested).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            plan.payment_token_id, 8,
+            "no default: the newest active card"
+        );
+
+        let off = PaymentChoice {
+            fallback_to_default: false,
+            ..requested
+        };
+        assert_eq!(
+            run(f.clone(), &off).err(),
+            Some(CheckoutError::PaymentTokenNotFound),
+            "switched off: someone else's card is simply not found"
+        );
+        let mut none = f;
+        none.cards.clear();
+        assert_eq!(
+            run(none, &requested).err(),
+            Some(CheckoutError::NoSavedCard)
+        );
+
+        let mine = plan_order(
+            &request(Fulfillment::Delivery),
+            &PAY,
+            facts(WAREHOUSE),
+            PRICING,
+            monday(),
+        );
+        let mine = mine.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mine.fell_back_from, None);
+        assert!(mine.card_audit(&RequestContext::default(), 1).is_empty());
+    }
+
+    #[test]
+    fn save_as_default_makes_the_paid_card_the_default_and_is_audited() {
+        let mut f = facts(WAREHOUSE);
+        f.cards = vec![card(2, true), card(3, false)];
+        f.token = Some(card(3, false));
+        let save = PaymentChoice {
+            save_as_default: true,
+            ..PAY
+        };
+        let plan = plan_order(&request(Fulfillment::Delivery), &save, f, PRICING, monday());
+        let plan = plan.unwrap_or_else(|e| panic!("{e}"));
+        let new = NewDefaultCard {
+            previous: Some(2),
+            token_id: 3,
+        };
+        assert_eq!(plan.new_default, Some(new));
+        assert!(new.changes());
+        let audit = plan.card_audit(&RequestContext::default(), 77);
+        assert_eq!(audit.len(), 1);
+        assert_eq!(
+            (audit[0].entity_type, audit[0].action, audit[0].target),
+            ("payment_preferences", "SET_DEFAULT", AuditTarget::Id(3))
+        );
+        assert_eq!(
+            audit[0].new_value,
+            Some(json!({"payment_token_id": 3})),
+            "new_value.payment_token_id, as the reference writes it"
+        );
+        assert_eq!(audit[0].context, Some(json!({"order_id": 77})));
+
+        let already = NewDefaultCard {
+            previous: Some(3),
+            token_id: 3,
+        };
+        assert!(
+            !already.changes(),
+            "already the default: audited, nothing to write"
+        );
+        let plain = delivery(facts(WAREHOUSE)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            plain.new_default, None,
+            "save_as_default false: nothing changes"
         );
     }
 

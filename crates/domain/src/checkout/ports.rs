@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::{
     AuthOutcome, Begun, CheckoutError, CheckoutRequest, ConfirmOutcome, DeliveryPricing,
-    IdempotencyClaim, Preview,
+    IdempotencyClaim, PaymentChoice, Preview,
 };
 use crate::audit::RequestContext;
 
@@ -23,14 +23,16 @@ pub trait CheckoutStore: Send + Sync {
 
     /// Transaction 1. Claims the key (or locks its row) and runs [`super::key_state`]: a replay
     /// or a take-over ends here. Otherwise locks the cart, reads the fulfilling branch, the
-    /// slot and the saved card, locks the branch's stock rows of the cart's products in
-    /// ascending id order, and runs [`super::plan_order`]; then writes the plan: the order
-    /// (payment PENDING), its items and fulfilment details, the stock taken, the payment row,
-    /// the key's order and the audit rows. Any error rolls everything back, releasing the key.
+    /// slot, the requested saved card and the caller's active cards (locked when the paid card
+    /// becomes the default), locks the branch's stock rows of the cart's products in ascending
+    /// id order, and runs [`super::plan_order`]; then writes the plan: the order (payment
+    /// PENDING), its items and fulfilment details, the stock taken, the payment row, the new
+    /// default card, the key's order and the audit rows. Any error rolls everything back,
+    /// releasing the key.
     async fn begin(
         &self,
         request: CheckoutRequest,
-        payment_token_id: i64,
+        payment: PaymentChoice,
         claim: IdempotencyClaim,
         pricing: DeliveryPricing,
         ctx: RequestContext,

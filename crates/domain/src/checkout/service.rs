@@ -1,5 +1,6 @@
 //! The checkout use cases: preview, and confirm in three steps (transaction 1, the provider's
-//! authorization outside any transaction, transaction 2).
+//! authorization outside any transaction, transaction 2). With test cards on, a caller with
+//! no saved card is given the provider's test card and transaction 1 runs again.
 
 use std::sync::Arc;
 
@@ -7,15 +8,19 @@ use tracing::instrument;
 
 use super::{
     AuthOutcome, Begun, CheckoutError, CheckoutRequest, CheckoutStore, ConfirmOutcome,
-    DeliveryPricing, IdempotencyClaim, PendingOrder, Preview,
+    DeliveryPricing, IdempotencyClaim, PaymentChoice, PendingOrder, Preview,
 };
 use crate::audit::RequestContext;
+use crate::identity::UserId;
+use crate::payment_tokens::PaymentTokenService;
 use crate::payments::{PaymentIntent, PaymentProvider, ProviderError};
 
 /// The checkout use cases.
 pub struct CheckoutService {
     store: Arc<dyn CheckoutStore>,
     provider: Arc<dyn PaymentProvider>,
+    /// Set when the provider is a test provider: gives a caller without cards its test card.
+    test_cards: Option<Arc<PaymentTokenService>>,
 }
 
 /// How a checkout records the provider's answer to its authorization.
@@ -46,7 +51,32 @@ fn auth_outcome(order: &PendingOrder, answer: Result<PaymentIntent, ProviderErro
 
 impl CheckoutService {
     pub fn new(store: Arc<dyn CheckoutStore>, provider: Arc<dyn PaymentProvider>) -> Self {
-        Self { store, provider }
+        Self {
+            store,
+            provider,
+            test_cards: None,
+        }
+    }
+
+    /// A caller who has no saved card at confirm is given the provider's test card
+    /// ([`PaymentTokenService::provision_test_card`]); for test providers only.
+    pub fn with_test_cards(mut self, cards: Arc<PaymentTokenService>) -> Self {
+        self.test_cards = Some(cards);
+        self
+    }
+
+    /// Whether `user` now has the test card (so that checking out again can succeed).
+    async fn give_test_card(&self, user: UserId, ctx: &RequestContext) -> bool {
+        let Some(cards) = &self.test_cards else {
+            return false;
+        };
+        match cards.provision_test_card(user, ctx).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, user = user.0, "could not give the test card");
+                false
+            }
+        }
     }
 
     pub async fn preview(
@@ -63,15 +93,28 @@ impl CheckoutService {
     pub async fn confirm(
         &self,
         request: CheckoutRequest,
-        payment_token_id: i64,
+        payment: PaymentChoice,
         claim: IdempotencyClaim,
         pricing: DeliveryPricing,
         ctx: &RequestContext,
     ) -> Result<ConfirmOutcome, CheckoutError> {
-        let begun = self
-            .store
-            .begin(request, payment_token_id, claim, pricing, ctx.clone())
-            .await?;
+        let user = request.user;
+        let begin = || {
+            self.store.begin(
+                request.clone(),
+                payment,
+                claim.clone(),
+                pricing,
+                ctx.clone(),
+            )
+        };
+        // The refused attempt rolled back and released the key, so it may run again.
+        let begun = match begin().await {
+            Err(CheckoutError::NoSavedCard) if self.give_test_card(user, ctx).await => {
+                begin().await?
+            }
+            other => other?,
+        };
         let pending = match begun {
             Begun::Replay(settled) => return Ok(ConfirmOutcome::Replayed(settled)),
             Begun::Authorize(pending) => pending,
@@ -130,6 +173,21 @@ mod tests {
         }
     }
 
+    fn pay() -> PaymentChoice {
+        PaymentChoice {
+            token_id: 1,
+            save_as_default: false,
+            fallback_to_default: true,
+        }
+    }
+
+    /// The test's confirm: `request()` paid with `pay()`.
+    async fn confirm(svc: &CheckoutService) -> Result<ConfirmOutcome, CheckoutError> {
+        let ctx = RequestContext::default();
+        svc.confirm(request(), pay(), claim(), pricing(), &ctx)
+            .await
+    }
+
     fn claim() -> IdempotencyClaim {
         IdempotencyClaim {
             key: "k".into(),
@@ -165,9 +223,7 @@ mod tests {
             .times(1)
             .return_once(move |_, _, _, _| answer);
         let svc = CheckoutService::new(Arc::new(store), Arc::new(provider));
-        let r = svc
-            .confirm(request(), 1, claim(), pricing(), &RequestContext::default())
-            .await;
+        let r = confirm(&svc).await;
         assert_eq!(r, Ok(ConfirmOutcome::Created(receipt())));
     }
 
@@ -233,8 +289,7 @@ mod tests {
         let mut store = MockCheckoutStore::new();
         store.expect_begin().return_once(move |_, _, _, _, _| begun);
         let svc = CheckoutService::new(Arc::new(store), Arc::new(MockPaymentProvider::new()));
-        svc.confirm(request(), 1, claim(), pricing(), &RequestContext::default())
-            .await
+        confirm(&svc).await
     }
 
     #[tokio::test]
@@ -242,6 +297,88 @@ mod tests {
         let stored = Settled::Created(receipt());
         let r = confirm_without_provider(Ok(Begun::Replay(stored.clone()))).await;
         assert_eq!(r, Ok(ConfirmOutcome::Replayed(stored)));
+    }
+
+    /// Cards of a test provider: tokenizing and saving succeed (`saves` times) unless
+    /// `provider_down`.
+    fn test_cards(provider_down: bool, saves: usize) -> Arc<PaymentTokenService> {
+        use crate::payment_tokens::{MockPaymentTokenStore, PaymentToken};
+        use crate::payments::CardToken;
+        let mut provider = MockPaymentProvider::new();
+        provider.expect_tokenize().returning(move |_, _| {
+            if provider_down {
+                return Err(ProviderError::Unavailable("refused".into()));
+            }
+            Ok(CardToken {
+                provider_token: "pm_test".into(),
+                brand: Some("visa".into()),
+                last4: "4242".into(),
+                exp_month: 12,
+                exp_year: 2049,
+            })
+        });
+        let mut store = MockPaymentTokenStore::new();
+        store.expect_list().returning(|_| Ok(Vec::new()));
+        store
+            .expect_create()
+            .times(saves)
+            .returning(|user, _, _, _, _| {
+                Ok(PaymentToken {
+                    id: 5,
+                    user_id: user,
+                    provider: "paysim".into(),
+                    provider_token: "pm_test".into(),
+                    brand: None,
+                    last4: None,
+                    exp_month: None,
+                    exp_year: None,
+                    is_default: true,
+                    created_at: chrono::Utc::now(),
+                })
+            });
+        Arc::new(PaymentTokenService::new(
+            Arc::new(store),
+            Arc::new(provider),
+            "paysim",
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_caller_without_cards_gets_the_test_card_and_checkout_runs_again() {
+        let mut store = MockCheckoutStore::new();
+        let mut seq = mockall::Sequence::new();
+        store
+            .expect_begin()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _, _, _| Err(CheckoutError::NoSavedCard));
+        store
+            .expect_begin()
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|_, _, _, _, _| Ok(Begun::Replay(Settled::Created(receipt()))));
+        let svc = CheckoutService::new(Arc::new(store), Arc::new(MockPaymentProvider::new()))
+            .with_test_cards(test_cards(false, 1));
+        let r = confirm(&svc).await;
+        assert_eq!(r, Ok(ConfirmOutcome::Replayed(Settled::Created(receipt()))));
+    }
+
+    #[tokio::test]
+    async fn without_test_cards_or_a_provider_the_caller_is_told_to_add_a_card() {
+        for cards in [None, Some(test_cards(true, 0))] {
+            let mut store = MockCheckoutStore::new();
+            store
+                .expect_begin()
+                .times(1)
+                .returning(|_, _, _, _, _| Err(CheckoutError::NoSavedCard));
+            let mut svc =
+                CheckoutService::new(Arc::new(store), Arc::new(MockPaymentProvider::new()));
+            if let Some(cards) = cards {
+                svc = svc.with_test_cards(cards);
+            }
+            let r = confirm(&svc).await;
+            assert_eq!(r, Err(CheckoutError::NoSavedCard));
+        }
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
 //! User administration (back office): list, read, change role, activity, name and phone.
 //!
 //! Rules: only an ADMIN may make someone an ADMIN or change an ADMIN; nobody changes their own
-//! role or deactivates themselves.
+//! role or deactivates themselves; deactivating a user revokes every token issued before, so
+//! that reactivating them later does not bring those tokens back.
 
 use std::sync::Arc;
 
@@ -33,6 +34,12 @@ impl UserPatch {
     pub fn is_empty(&self) -> bool {
         *self == UserPatch::default()
     }
+
+    /// Whether applying the patch to `current` revokes the user's tokens: it deactivates an
+    /// active user.
+    pub fn revokes_tokens(&self, current: &User) -> bool {
+        current.is_active && self.is_active == Some(false)
+    }
 }
 
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -49,7 +56,9 @@ pub trait UserDirectory: Send + Sync {
     async fn user(&self, id: UserId) -> Result<Option<User>, DomainError>;
 
     /// Applies `patch` only if the user still has `expected_role` and `expected_active` (the
-    /// state the rules were checked against), with the audit entry, in one transaction.
+    /// state the rules were checked against), with the audit entry, in one transaction; with
+    /// `revoke_tokens`, the same `UPDATE` bumps the user's token version, so every token issued
+    /// before stops working.
     /// Errors: `NotFound`, `Conflict(USER_CHANGED)` when the user changed meanwhile.
     async fn update_user(
         &self,
@@ -57,6 +66,7 @@ pub trait UserDirectory: Send + Sync {
         expected_role: Role,
         expected_active: bool,
         patch: UserPatch,
+        revoke_tokens: bool,
         audit: AuditEntry,
     ) -> Result<User, DomainError>;
 }
@@ -126,10 +136,13 @@ impl UserAdminService {
                 "Only an ADMIN may grant the ADMIN role or change an ADMIN",
             ));
         }
-        let audit = AuditEntry::new(ctx, "user", AuditTarget::Id(id.0), action)
-            .context(json!({ "target_email": target.email }));
+        let revoke = patch.revokes_tokens(&target);
+        let audit = AuditEntry::new(ctx, "user", AuditTarget::Id(id.0), action).context(json!({
+            "target_email": target.email,
+            "tokens_revoked": revoke,
+        }));
         self.store
-            .update_user(id, target.role, target.is_active, patch, audit)
+            .update_user(id, target.role, target.is_active, patch, revoke, audit)
             .await
     }
 }
@@ -169,9 +182,46 @@ mod tests {
             store
                 .expect_update_user()
                 .times(1)
-                .returning(|id, _, _, _, _| Ok(user(id.0, Role::Employee)));
+                .returning(|id, _, _, _, _, _| Ok(user(id.0, Role::Employee)));
         }
         UserAdminService::new(Arc::new(store))
+    }
+
+    #[tokio::test]
+    async fn deactivating_an_active_user_revokes_their_tokens() {
+        let ctx = RequestContext::default();
+        let admin = principal(1, Role::Admin);
+        for (active, patch, revoke) in [
+            (true, Some(false), true),
+            (false, Some(false), false),
+            (false, Some(true), false),
+            (true, None, false),
+        ] {
+            let mut target = user(5, Role::Customer);
+            target.is_active = active;
+            let mut store = MockUserDirectory::new();
+            store
+                .expect_user()
+                .returning(move |_| Ok(Some(target.clone())));
+            store
+                .expect_update_user()
+                .withf(move |_, _, _, _, r, audit| {
+                    *r == revoke
+                        && audit.context.as_ref().map(|c| c["tokens_revoked"].clone())
+                            == Some(json!(revoke))
+                })
+                .times(1)
+                .returning(|id, _, _, _, _, _| Ok(user(id.0, Role::Customer)));
+            let patch = UserPatch {
+                is_active: patch,
+                full_name: Some("Dana".into()),
+                ..UserPatch::default()
+            };
+            let r = UserAdminService::new(Arc::new(store))
+                .update(&admin, UserId(5), patch, &ctx, "USER_UPDATED")
+                .await;
+            assert!(r.is_ok(), "{active} {revoke}");
+        }
     }
 
     fn code(r: Result<User, DomainError>) -> &'static str {

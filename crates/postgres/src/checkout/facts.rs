@@ -1,12 +1,13 @@
 //! Reading what checkout decides on: the fulfilling branch, the caller's cart with its
-//! products, the slot, the saved card and the branch's stock rows.
+//! products, the slot, the requested saved card and the caller's other cards, and the branch's
+//! stock rows.
 
 use bigdecimal::BigDecimal;
 use chrono::NaiveTime;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::checkout::{
-    BranchFact, CheckoutFacts, CheckoutRequest, LineFact, SlotFact, TokenFact,
+    BranchFact, CheckoutFacts, CheckoutRequest, LineFact, PaymentChoice, SlotFact, TokenFact,
 };
 use mami_domain::identity::UserId;
 use mami_domain::orders::Fulfillment;
@@ -20,8 +21,9 @@ use crate::stock;
 pub(super) enum Purpose {
     /// Nothing locked; no slot or card.
     Preview,
-    /// The cart and the stock rows locked (cart first, then stock in id order).
-    Order { payment_token_id: i64 },
+    /// The cart and the stock rows locked (cart first, then the caller's cards when the paid
+    /// one becomes the default, then stock in id order).
+    Order(PaymentChoice),
 }
 
 /// The caller's cart id (locked for an order), if the cart is theirs.
@@ -92,24 +94,63 @@ async fn slot(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<SlotF
     )
 }
 
-/// The user's saved card `id`.
+type TokenRow = (i64, String, bool, bool);
+
+const TOKEN_COLUMNS: (
+    payment_tokens::id,
+    payment_tokens::provider_token,
+    payment_tokens::is_active,
+    payment_tokens::is_default,
+) = (
+    payment_tokens::id,
+    payment_tokens::provider_token,
+    payment_tokens::is_active,
+    payment_tokens::is_default,
+);
+
+fn token_fact((id, provider_token, active, is_default): TokenRow) -> TokenFact {
+    TokenFact {
+        id,
+        provider_token,
+        active,
+        is_default,
+    }
+}
+
+/// The user's saved card `id` (active or not), if it is theirs.
 async fn token(
     conn: &mut AsyncPgConnection,
     user: UserId,
     id: i64,
 ) -> QueryResult<Option<TokenFact>> {
-    let row: Option<(String, bool)> = payment_tokens::table
+    let row: Option<TokenRow> = payment_tokens::table
         .filter(payment_tokens::id.eq(id))
         .filter(payment_tokens::user_id.eq(user.0))
-        .select((payment_tokens::provider_token, payment_tokens::is_active))
+        .select(TOKEN_COLUMNS)
         .first(conn)
         .await
         .optional()?;
-    Ok(row.map(|(provider_token, active)| TokenFact {
-        id,
-        provider_token,
-        active,
-    }))
+    Ok(row.map(token_fact))
+}
+
+/// The user's active cards by id; locked when the default is about to change, so that two
+/// changes of the default serialise instead of colliding on the one-default index.
+async fn cards(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    lock: bool,
+) -> QueryResult<Vec<TokenFact>> {
+    let query = payment_tokens::table
+        .filter(payment_tokens::user_id.eq(user.0))
+        .filter(payment_tokens::is_active.eq(true))
+        .order(payment_tokens::id.asc())
+        .select(TOKEN_COLUMNS);
+    let rows: Vec<TokenRow> = if lock {
+        query.for_update().load(conn).await?
+    } else {
+        query.load(conn).await?
+    };
+    Ok(rows.into_iter().map(token_fact).collect())
 }
 
 /// Reads the facts of `request` fulfilled by `branch`.
@@ -119,7 +160,7 @@ pub(super) async fn load(
     branch: i64,
     purpose: Purpose,
 ) -> QueryResult<CheckoutFacts> {
-    let lock = matches!(purpose, Purpose::Order { .. });
+    let lock = matches!(purpose, Purpose::Order(_));
     let found: Option<(i64, bool)> = branches::table
         .find(branch)
         .select((branches::id, branches::is_active))
@@ -130,12 +171,13 @@ pub(super) async fn load(
         Some(id) => Some(lines(conn, id).await?),
         None => None,
     };
-    let (mut slot_fact, mut token_fact) = (None, None);
-    if let Purpose::Order { payment_token_id } = purpose {
+    let (mut slot_fact, mut token_fact, mut card_facts) = (None, None, Vec::new());
+    if let Purpose::Order(payment) = purpose {
         if let (Fulfillment::Delivery, Some(id)) = (request.fulfillment, request.delivery_slot_id) {
             slot_fact = slot(conn, id).await?;
         }
-        token_fact = token(conn, request.user, payment_token_id).await?;
+        token_fact = token(conn, request.user, payment.token_id).await?;
+        card_facts = cards(conn, request.user, payment.save_as_default).await?;
     }
     let products: Vec<i64> = cart.iter().flatten().map(|l| l.product_id).collect();
     let stock = if lock {
@@ -148,6 +190,7 @@ pub(super) async fn load(
         cart,
         slot: slot_fact,
         token: token_fact,
+        cards: card_facts,
         stock,
     })
 }

@@ -1,17 +1,20 @@
 //! Writing an order plan: the order (payment PENDING), its items and fulfilment details, the
-//! stock it takes, its payment row, and the audit rows.
+//! stock it takes, its payment row, the caller's new default card, and the audit rows.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::audit::RequestContext;
-use mami_domain::checkout::{FulfillmentDetails, LineFact, OrderPlan, PendingOrder};
+use mami_domain::checkout::{
+    FulfillmentDetails, LineFact, NewDefaultCard, OrderPlan, PendingOrder,
+};
 use mami_domain::identity::UserId;
 
 use crate::enums::{DbFulfillment, DbOrderStatus, DbPaymentStatus};
 use crate::money::to_decimal;
 use crate::schema::{
-    order_delivery_details as odd, order_items, order_pickup_details as opd, orders, payments,
+    order_delivery_details as odd, order_items, order_pickup_details as opd, orders,
+    payment_tokens as pt, payments,
 };
 use crate::{audit, stock};
 
@@ -115,6 +118,32 @@ async fn insert_details(
     }
 }
 
+/// Makes `new.token_id` the user's only default card (its rows are locked): the old default is
+/// cleared first, so the one-default index never sees two.
+async fn set_default(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    new: NewDefaultCard,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    if !new.changes() {
+        return Ok(());
+    }
+    diesel::update(
+        pt::table
+            .filter(pt::user_id.eq(user.0))
+            .filter(pt::is_default.eq(true)),
+    )
+    .set((pt::is_default.eq(false), pt::updated_at.eq(now)))
+    .execute(conn)
+    .await?;
+    diesel::update(pt::table.find(new.token_id))
+        .set((pt::is_default.eq(true), pt::updated_at.eq(now)))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
 /// Writes `plan` for `user`; returns the order to authorize.
 pub(super) async fn place(
     conn: &mut AsyncPgConnection,
@@ -140,7 +169,11 @@ pub(super) async fn place(
         ))
         .execute(conn)
         .await?;
+    if let Some(new) = plan.new_default {
+        set_default(conn, user, new, now).await?;
+    }
     audit::insert(conn, &plan.audit(ctx, order_id, &number), None).await?;
+    audit::insert_all(conn, &plan.card_audit(ctx, order_id)).await?;
     Ok(PendingOrder {
         order_id,
         order_number: number,

@@ -55,6 +55,12 @@ impl From<CheckoutError> for ApiError {
                 "PAYMENT_TOKEN_NOT_FOUND",
                 "Payment token not found",
             ),
+            CheckoutError::NoSavedCard => (
+                S::NOT_FOUND,
+                "PAYMENT_TOKEN_NOT_FOUND",
+                "You have no saved card to pay with: add a card \
+                 (POST /api/v1/me/payment-tokens), then confirm again",
+            ),
             CheckoutError::PaymentTokenInactive => (
                 S::BAD_REQUEST,
                 "PAYMENT_TOKEN_INACTIVE",
