@@ -110,7 +110,11 @@ async fn a_failed_audit_write_rolls_the_change_back() -> R {
     let (status, _, body) = send(
         app.client
             .post(app.url("/api/v1/auth/register"))
-            .json(&json!({"email": "rollback@example.com", "password": "Secret123", "full_name": "Roll Back"})),
+            .json(&json!({
+                "email": "rollback@example.com",
+                "password": "Secret123",
+                "full_name": "Roll Back",
+            })),
     )
     .await?;
     assert_eq!(
@@ -126,7 +130,10 @@ async fn a_failed_audit_write_rolls_the_change_back() -> R {
         app.client
             .post(app.url("/api/v1/auth/change-password"))
             .bearer_auth(&token)
-            .json(&json!({"current_password": mami_tests::DEMO_PASSWORD, "new_password": "Changed123"})),
+            .json(&json!({
+                "current_password": mami_tests::DEMO_PASSWORD,
+                "new_password": "Changed123",
+            })),
     )
     .await?;
     assert_eq!(status, 500);
@@ -135,7 +142,11 @@ async fn a_failed_audit_write_rolls_the_change_back() -> R {
     let (status, _, _) = send(
         app.client
             .post(app.url("/api/v1/auth/register"))
-            .json(&json!({"email": "rollback@example.com", "password": "Secret123", "full_name": "Roll Back"})),
+            .json(&json!({
+                "email": "rollback@example.com",
+                "password": "Secret123",
+                "full_name": "Roll Back",
+            })),
     )
     .await?;
     assert_eq!(status, 201, "the first attempt left no user behind");

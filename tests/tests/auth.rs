@@ -263,7 +263,8 @@ async fn forged_admin_role_claim_is_ignored() -> R {
         chrono::Duration::minutes(5),
         chrono::Duration::days(1),
     );
-    // Re-sign the customer's own claims with role ADMIN (as someone holding the secret's twin could).
+    // Re-sign the customer's own claims with role ADMIN (as someone holding the secret's twin
+    // could).
     let token = login["access_token"].as_str().unwrap_or_default();
     let payload = token.split('.').nth(1).unwrap_or_default();
     let mut claims: Claims = serde_json::from_slice(&base64_url_decode(payload)?)?;

@@ -42,7 +42,14 @@ impl Admin<'_> {
         action: &str,
     ) -> anyhow::Result<Value> {
         let (s, b) = self
-            .call("GET", &format!("/api/v1/admin/audit?entityType={entity_type}&entityId={entity_id}&action={action}"), None)
+            .call(
+                "GET",
+                &format!(
+                    "/api/v1/admin/audit?entityType={entity_type}&entityId={entity_id}\
+                     &action={action}"
+                ),
+                None,
+            )
             .await?;
         assert_eq!(s, 200, "{b}");
         Ok(b["data"][0].clone())
@@ -160,7 +167,16 @@ async fn a_managers_day_is_fully_audited() -> R {
 
     // Add a slot.
     let (s, b) = m
-        .call("POST", "/api/v1/admin/delivery-slots", Some(json!({"branch_id": 2, "day_of_week": 5, "start_time": "06:00", "end_time": "08:00"})))
+        .call(
+            "POST",
+            "/api/v1/admin/delivery-slots",
+            Some(json!({
+                "branch_id": 2,
+                "day_of_week": 5,
+                "start_time": "06:00",
+                "end_time": "08:00",
+            })),
+        )
         .await?;
     assert_eq!(s, 201, "{b}");
     let slot = b["data"]["id"].as_i64().unwrap_or_default();
@@ -168,7 +184,16 @@ async fn a_managers_day_is_fully_audited() -> R {
     let row = m.audit("delivery_slot", slot, "CREATE").await?;
     assert_eq!(row["new_value"]["day_of_week"], 5);
     let (s, b) = m
-        .call("POST", "/api/v1/admin/delivery-slots", Some(json!({"branch_id": 2, "day_of_week": 5, "start_time": "06:00", "end_time": "08:00"})))
+        .call(
+            "POST",
+            "/api/v1/admin/delivery-slots",
+            Some(json!({
+                "branch_id": 2,
+                "day_of_week": 5,
+                "start_time": "06:00",
+                "end_time": "08:00",
+            })),
+        )
         .await?;
     assert_eq!((s, error_code(s, &b).as_str()), (409, "DUPLICATE_SLOT"));
     let (s, _) = m
@@ -204,7 +229,17 @@ async fn a_managers_day_is_fully_audited() -> R {
 async fn categories_products_and_branches_crud_with_conflicts() -> R {
     let app = TestApp::spawn().await?;
     let m = admin(&app, Role::Admin).await?;
-    let (s, b) = m.call("POST", "/api/v1/admin/categories", Some(json!({"name": "Wine & Spirits", "description": "יין ומשקאות", "icon_slug": "wine"}))).await?;
+    let (s, b) = m
+        .call(
+            "POST",
+            "/api/v1/admin/categories",
+            Some(json!({
+                "name": "Wine & Spirits",
+                "description": "יין ומשקאות",
+                "icon_slug": "wine",
+            })),
+        )
+        .await?;
     assert_eq!(s, 201, "{b}");
     let cat = b["data"]["id"].as_i64().unwrap_or_default();
     let (s, b) = m
@@ -256,7 +291,14 @@ async fn categories_products_and_branches_crud_with_conflicts() -> R {
         .await?;
     assert_eq!((s, error_code(s, &b).as_str()), (404, "NOT_FOUND"));
 
-    let new = json!({"name": "Cabernet Sauvignon 750ml", "sku": "wine-001", "price": 59.9, "category_id": cat, "old_price": "69.90", "unit": "750 ml"});
+    let new = json!({
+        "name": "Cabernet Sauvignon 750ml",
+        "sku": "wine-001",
+        "price": 59.9,
+        "category_id": cat,
+        "old_price": "69.90",
+        "unit": "750 ml",
+    });
     let (s, b) = m
         .call("POST", "/api/v1/admin/products", Some(new.clone()))
         .await?;
@@ -472,17 +514,25 @@ async fn bad_input_is_always_4xx() -> R {
         (
             "POST",
             "/api/v1/admin/products",
-            Some(
-                json!({"name": "Milk", "sku": "M-1", "price": 5, "category_id": 1, "nutritional_info": [1]}),
-            ),
+            Some(json!({
+                "name": "Milk",
+                "sku": "M-1",
+                "price": 5,
+                "category_id": 1,
+                "nutritional_info": [1],
+            })),
             400,
         ),
         (
             "POST",
             "/api/v1/admin/products",
-            Some(
-                json!({"name": "Milk", "sku": "M-1", "price": 5, "category_id": 1, "image_url": "javascript:x"}),
-            ),
+            Some(json!({
+                "name": "Milk",
+                "sku": "M-1",
+                "price": 5,
+                "category_id": 1,
+                "image_url": "javascript:x",
+            })),
             400,
         ),
         (
@@ -536,33 +586,45 @@ async fn bad_input_is_always_4xx() -> R {
         (
             "POST",
             "/api/v1/admin/delivery-slots",
-            Some(
-                json!({"branch_id": 1, "day_of_week": 1, "start_time": "06:30", "end_time": "08:00"}),
-            ),
+            Some(json!({
+                "branch_id": 1,
+                "day_of_week": 1,
+                "start_time": "06:30",
+                "end_time": "08:00",
+            })),
             400,
         ),
         (
             "POST",
             "/api/v1/admin/delivery-slots",
-            Some(
-                json!({"branch_id": 1, "day_of_week": 1, "start_time": "10:00", "end_time": "08:00"}),
-            ),
+            Some(json!({
+                "branch_id": 1,
+                "day_of_week": 1,
+                "start_time": "10:00",
+                "end_time": "08:00",
+            })),
             400,
         ),
         (
             "POST",
             "/api/v1/admin/delivery-slots",
-            Some(
-                json!({"branch_id": 1, "day_of_week": 9, "start_time": "08:00", "end_time": "10:00"}),
-            ),
+            Some(json!({
+                "branch_id": 1,
+                "day_of_week": 9,
+                "start_time": "08:00",
+                "end_time": "10:00",
+            })),
             400,
         ),
         (
             "POST",
             "/api/v1/admin/delivery-slots",
-            Some(
-                json!({"branch_id": 1, "day_of_week": 1, "start_time": "25:00", "end_time": "10:00"}),
-            ),
+            Some(json!({
+                "branch_id": 1,
+                "day_of_week": 1,
+                "start_time": "25:00",
+                "end_time": "10:00",
+            })),
             400,
         ),
         (
@@ -574,9 +636,12 @@ async fn bad_input_is_always_4xx() -> R {
         (
             "POST",
             "/api/v1/admin/delivery-slots",
-            Some(
-                json!({"branch_id": 999, "day_of_week": 1, "start_time": "06:00", "end_time": "08:00"}),
-            ),
+            Some(json!({
+                "branch_id": 999,
+                "day_of_week": 1,
+                "start_time": "06:00",
+                "end_time": "08:00",
+            })),
             404,
         ),
         (

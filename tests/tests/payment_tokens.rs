@@ -16,7 +16,13 @@ async fn cards_are_tokenized_listed_and_removed() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let t = app.token(Role::Employee).await?; // the demo customer already has a seeded card
     let url = app.url("/api/v1/me/payment-tokens");
-    let (s, _, b) = send(app.client.post(&url).bearer_auth(&t).json(&json!({"card_number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}))).await?;
+    let (s, _, b) = send(app.client.post(&url).bearer_auth(&t).json(&json!({
+        "card_number": "4242 4242 4242 4242",
+        "exp_month": 12,
+        "exp_year": 2030,
+        "cvc": "123",
+    })))
+    .await?;
     assert_eq!(s, 201, "{b}");
     let first = &b["data"];
     assert_eq!(
@@ -28,7 +34,15 @@ async fn cards_are_tokenized_listed_and_removed() -> anyhow::Result<()> {
         (Some("visa"), Some("4242"), Some(true))
     );
     assert_eq!(first["payment_token_id"], first["id"]);
-    let (s, _, b) = send(app.client.post(&url).bearer_auth(&t).json(&json!({"provider_token": "pm_card_mastercard", "last4": "4444", "brand": "mastercard", "exp_month": 1, "exp_year": 2031, "is_default": true}))).await?;
+    let (s, _, b) = send(app.client.post(&url).bearer_auth(&t).json(&json!({
+        "provider_token": "pm_card_mastercard",
+        "last4": "4444",
+        "brand": "mastercard",
+        "exp_month": 1,
+        "exp_year": 2031,
+        "is_default": true,
+    })))
+    .await?;
     assert_eq!(s, 201, "{b}");
     let second = b["data"]["id"].as_i64().unwrap_or_default();
 
@@ -41,7 +55,8 @@ async fn cards_are_tokenized_listed_and_removed() -> anyhow::Result<()> {
     // The number is nowhere in the database, the audit trail included.
     let mut conn = app.conn().await?;
     let dump: Dump = diesel::sql_query(
-        "SELECT coalesce((SELECT string_agg(t::text, ' ') FROM payment_tokens t), '') || coalesce((SELECT string_agg(a::text, ' ') FROM audit a), '') AS dump",
+        "SELECT coalesce((SELECT string_agg(t::text, ' ') FROM payment_tokens t), '') \
+         || coalesce((SELECT string_agg(a::text, ' ') FROM audit a), '') AS dump",
     )
     .get_result(&mut conn)
     .await?;
@@ -95,9 +110,19 @@ async fn bad_cards_and_provider_failures_are_clear() -> anyhow::Result<()> {
         json!({"card_number": "4242424242424242", "exp_month": 13, "exp_year": 2030}),
         json!({"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "1"}),
         json!({"exp_month": 12, "exp_year": 2030}),
-        json!({"card_number": "4242424242424242", "provider_token": "pm_x", "exp_month": 12, "exp_year": 2030}),
+        json!({
+            "card_number": "4242424242424242",
+            "provider_token": "pm_x",
+            "exp_month": 12,
+            "exp_year": 2030,
+        }),
         json!({"provider_token": "pm_x", "last4": "42", "exp_month": 12, "exp_year": 2030}),
-        json!({"card_number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "pin": "1234"}),
+        json!({
+            "card_number": "4242424242424242",
+            "exp_month": 12,
+            "exp_year": 2030,
+            "pin": "1234",
+        }),
     ];
     for b in bad {
         let (s, _, body) = send(app.client.post(&url).bearer_auth(&t).json(&b)).await?;

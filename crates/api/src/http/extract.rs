@@ -1,6 +1,7 @@
 //! Body and query extractors that answer every malformed input in the error envelope:
 //! 415 for a non-JSON body, 400 `HTTP_400` for malformed JSON, 400 `BAD_REQUEST` for a
-//! `null` body (or, with [`JsonOrEmpty`], the errors of `{}`), and 400 `VALIDATION_ERROR` with `details.errors[] {loc, msg, type}` naming
+//! `null` body (or, with [`JsonOrEmpty`], the errors of `{}`), and 400 `VALIDATION_ERROR` with
+//! `details.errors[] {loc, msg, type}` naming
 //! every problem at once: a body is first checked against its type's schema
 //! ([`super::shape`]: wrong types, missing and unknown fields, declared bounds, NUL
 //! characters; integer strings read as integers), a query string reports every unknown
