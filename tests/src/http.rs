@@ -53,6 +53,15 @@ impl Reply {
     }
 }
 
+/// The `Content-Type` of an answer (empty when it has none).
+pub fn content_type(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Sends `req` and returns status, headers and the JSON body (`Value::Null` if none).
 pub async fn send(req: RequestBuilder) -> Result<(u16, HeaderMap, Value)> {
     let r = Reply::of(req).await?;

@@ -26,7 +26,8 @@ pub use db::{TestDb, base_url, seed};
 pub use facts::{AuditRow, Label, OrderRow, PaymentRow, Rows, StockLevel};
 pub use fulfilment::{Fulfil, OpsCalls, PaidOrder, PaymentState};
 pub use http::{
-    Reply, Session, access_token, client, demo_email, each, error_code, log_in, login, send,
+    Reply, Session, access_token, client, content_type, demo_email, each, error_code, log_in,
+    login, send,
 };
 pub use mail::{OutboxRow, RecordingMailer, TestClock};
 pub use mami_postgres::seed::{DEMO_PASSWORD, DEMO_USERS};

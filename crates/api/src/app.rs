@@ -6,13 +6,14 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, ResponseError, web};
+use metrics_exporter_prometheus::PrometheusHandle;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, scope};
-use utoipa_scalar::Scalar;
 
 use crate::config::Config;
+use crate::docs::Docs;
 use crate::http::ApiError;
 use crate::http::middleware::{TrustedProxies, refuse_nul, request_context};
 use crate::http::rate_limit::Limiters;
@@ -21,20 +22,16 @@ use crate::routes;
 use crate::state::AppState;
 
 /// State plus the per-process pieces that must be shared by every worker (rate-limit
-/// counters), or are made once rather than once per worker (the OpenAPI document and its page,
-/// which would otherwise cost every worker their memory).
+/// counters, the metrics recorder), or are made once rather than once per worker (the OpenAPI
+/// document and its page's assets, which would otherwise cost every worker their memory).
 #[derive(Clone)]
 pub struct Shared {
     pub state: web::Data<AppState>,
     pub proxies: web::Data<TrustedProxies>,
     pub limiters: Limiters,
+    /// The metrics recorder's handle when `METRICS_ADDR` is set (`crate::metrics`).
+    pub metrics: Option<PrometheusHandle>,
     docs: web::Data<Docs>,
-}
-
-/// The OpenAPI document as JSON, and the interactive page that embeds it.
-struct Docs {
-    json: String,
-    page: String,
 }
 
 impl Shared {
@@ -45,15 +42,16 @@ impl Shared {
             &proxies,
             state.config.rate_limit_enabled,
         )?;
-        let api = openapi_document();
-        let docs = Docs {
-            json: serde_json::to_string(&api).map_err(|e| e.to_string())?,
-            page: Scalar::new(api).to_html(),
+        let docs = Docs::new(&openapi_document())?;
+        let metrics = match state.config.metrics_addr {
+            Some(_) => Some(crate::metrics::install()?),
+            None => None,
         };
         Ok(Self {
             state: web::Data::new(state),
             proxies: web::Data::new(proxies),
             limiters,
+            metrics,
             docs: web::Data::new(docs),
         })
     }
@@ -112,7 +110,8 @@ fn path_error(_: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Err
 }
 
 /// The whole application: routes, documentation, and the middleware stack (outermost first:
-/// request id and security headers, CORS, rate limits, refusal of NUL characters in the URL).
+/// request id and security headers, request metrics when kept, CORS, rate limits, refusal of
+/// NUL characters in the URL).
 pub fn build_app(
     shared: Shared,
 ) -> App<
@@ -124,30 +123,13 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    // The document and its page are registered before the `/api/v1` scope, which would
-    // otherwise answer for their paths.
     let l = &shared.limiters;
     App::new()
         .app_data(shared.state.clone())
         .app_data(shared.proxies.clone())
         .app_data(web::PathConfig::default().error_handler(path_error))
         .app_data(shared.docs.clone())
-        .route(
-            "/api/v1/openapi.json",
-            web::get().to(|docs: web::Data<Docs>| async move {
-                HttpResponse::Ok()
-                    .content_type("application/json")
-                    .body(docs.json.clone())
-            }),
-        )
-        .route(
-            "/api/v1/docs",
-            web::get().to(|docs: web::Data<Docs>| async move {
-                HttpResponse::Ok()
-                    .content_type("text/html")
-                    .body(docs.page.clone())
-            }),
-        )
+        .configure(crate::docs::configure)
         .into_utoipa_app()
         .service(scope("/api/v1").configure(routes::configure))
         .into_app()
@@ -160,5 +142,9 @@ pub fn build_app(
         .wrap(Governor::new(&l.defaults[1]))
         .wrap(Governor::new(&l.defaults[2]))
         .wrap(cors(&shared.state.config))
+        .wrap(Condition::new(
+            shared.metrics.is_some(),
+            from_fn(crate::metrics::track),
+        ))
         .wrap(from_fn(request_context))
 }

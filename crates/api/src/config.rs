@@ -56,6 +56,9 @@ pub struct Config {
     pub database_pool_size: usize,
     pub database_timeout: Duration,
     pub bind_addr: SocketAddr,
+    /// `METRICS_ADDR`: where the Prometheus metrics are served (`GET /metrics`); unset, no
+    /// metrics are kept at all. Never the API's own address.
+    pub metrics_addr: Option<SocketAddr>,
     pub jwt_secret: Vec<u8>,
     pub access_token_ttl: chrono::Duration,
     pub refresh_token_ttl: chrono::Duration,
@@ -135,6 +138,7 @@ impl std::fmt::Debug for Config {
             .field("app_env", &self.app_env)
             .field("database_url", &"***")
             .field("bind_addr", &self.bind_addr)
+            .field("metrics_addr", &self.metrics_addr)
             .field("jwt_secret", &"***")
             .field("delivery_source_branch_id", &self.delivery_source_branch_id)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
@@ -323,6 +327,7 @@ impl Config {
         let (rate_limit_defaults, rate_limit_enabled) = rate_limits(env, prod)?;
         let trusted_proxies = trusted_proxies(env)?;
         let bind_addr = bind_addr(env)?;
+        let metrics_addr = metrics_addr(env, bind_addr)?;
         let database_pool_size: usize = parse_int(env, "DATABASE_POOL_SIZE", 16, 1, 1000)?;
         let database_timeout_secs: u64 = parse_int(env, "DATABASE_TIMEOUT_SECONDS", 5, 1, 300)?;
         let shutdown_secs: u64 = parse_int(env, "SHUTDOWN_TIMEOUT_SECONDS", 30, 1, 3600)?;
@@ -368,6 +373,7 @@ impl Config {
             database_pool_size,
             database_timeout: Duration::from_secs(database_timeout_secs),
             bind_addr,
+            metrics_addr,
             jwt_secret,
             access_token_ttl: chrono::Duration::minutes(access_minutes),
             refresh_token_ttl: chrono::Duration::days(refresh_days),
@@ -555,6 +561,29 @@ fn bind_addr(env: &dyn Env) -> Result<SocketAddr, ConfigError> {
             Ok(SocketAddr::from(([127, 0, 0, 1], port)))
         }
     }
+}
+
+/// `METRICS_ADDR`: an address such as `127.0.0.1:9464`, on another port than the API's (the
+/// metrics are not for the API's public).
+fn metrics_addr(env: &dyn Env, bind: SocketAddr) -> Result<Option<SocketAddr>, ConfigError> {
+    let Some(raw) = env.get("METRICS_ADDR") else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = raw.trim().parse().map_err(|_| {
+        err(
+            "METRICS_ADDR",
+            format!("'{raw}' is not an address like 127.0.0.1:9464"),
+        )
+    })?;
+    let overlaps =
+        addr.ip() == bind.ip() || addr.ip().is_unspecified() || bind.ip().is_unspecified();
+    if addr.port() == 0 || (addr.port() == bind.port() && overlaps) {
+        return Err(err(
+            "METRICS_ADDR",
+            format!("{addr} must be a port of its own, not the API's ({bind}) nor 0"),
+        ));
+    }
+    Ok(Some(addr))
 }
 
 fn log_format(env: &dyn Env, prod: bool) -> Result<LogFormat, ConfigError> {
@@ -1006,6 +1035,41 @@ mod tests {
         assert_eq!(
             var_of(&[("FRONTEND_BASE_URL", "shop.example")]),
             Some("FRONTEND_BASE_URL")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn metrics_are_off_unless_given_a_port_of_their_own() -> Result<(), ConfigError> {
+        assert_eq!(Config::from_env(&BASE)?.metrics_addr, None);
+        let c = Config::from_env(&with(&[("METRICS_ADDR", "127.0.0.1:9464")]))?;
+        assert_eq!(
+            c.metrics_addr.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:9464")
+        );
+        for refused in [
+            "9464",
+            "localhost:9464",
+            "127.0.0.1:8080",
+            "0.0.0.0:8080",
+            "127.0.0.1:0",
+        ] {
+            let env = with(&[("METRICS_ADDR", refused)]);
+            let e = Config::from_env(&env).err();
+            assert_eq!(e.map(|e| e.var), Some("METRICS_ADDR"), "{refused}");
+        }
+        // The same port on another interface than the API's is another socket.
+        let c = Config::from_env(&with(&[
+            ("BIND_ADDR", "127.0.0.1:8080"),
+            ("METRICS_ADDR", "127.0.0.2:8080"),
+        ]))?;
+        assert!(c.metrics_addr.is_some());
+        assert_eq!(
+            var_of(&[
+                ("BIND_ADDR", "0.0.0.0:8080"),
+                ("METRICS_ADDR", "127.0.0.1:8080")
+            ]),
+            Some("METRICS_ADDR")
         );
         Ok(())
     }

@@ -5,7 +5,9 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod docs;
 pub mod http;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod server;

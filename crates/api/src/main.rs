@@ -124,6 +124,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         );
     }
     let bind = config.bind_addr;
+    let metrics_addr = config.metrics_addr;
     let shutdown = config.shutdown_timeout.as_secs();
     let workers = config.workers;
     let interval = config.reconcile_interval;
@@ -135,12 +136,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         workers,
         shutdown_timeout: Some(shutdown),
     };
+    let metrics = match (metrics_addr, shared.metrics.clone()) {
+        (Some(addr), Some(handle)) => {
+            let server = mami_api::metrics::serve_metrics(addr, shared.state.clone(), handle)?;
+            let stop = server.handle();
+            tokio::spawn(server);
+            tracing::info!(address = %addr, "serving metrics at /metrics");
+            Some(stop)
+        }
+        _ => None,
+    };
     let server = mami_api::serve(Listen::Addr(bind), options, move || {
         build_app(shared.clone()).wrap(actix_web::middleware::from_fn(drain::track))
     })?;
     drain::stop_on_signals(server.handle())?;
     tracing::info!(address = %bind, "serving the Mami API");
     server.await?;
+    if let Some(metrics) = metrics {
+        metrics.stop(false).await;
+    }
     let cut = drain::cut_off();
     if cut > 0 {
         tracing::error!(
@@ -163,7 +177,9 @@ fn spawn_reconciler(state: actix_web::web::Data<AppState>, interval: std::time::
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(interval).await;
-            match state.reconciler.run_once(chrono::Utc::now()).await {
+            let result = state.reconciler.run_once(chrono::Utc::now()).await;
+            mami_api::metrics::reconciled(&result);
+            match result {
                 Ok(report) if report.led && report != idle => {
                     tracing::info!(?report, "reconciler pass");
                 }
@@ -184,7 +200,9 @@ fn spawn_mail_worker(state: actix_web::web::Data<AppState>, poll: std::time::Dur
                 () = tokio::time::sleep(poll) => {}
                 () = state.accounts.mail_wake.notified() => {}
             }
-            match state.accounts.postman.run_once().await {
+            let result = state.accounts.postman.run_once().await;
+            mami_api::metrics::mailed(&result);
+            match result {
                 Ok(report) if !report.is_idle() => tracing::info!(?report, "mail delivery pass"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "mail delivery pass failed"),

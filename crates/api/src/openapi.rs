@@ -1,5 +1,5 @@
 //! The OpenAPI document, generated from the handlers' annotations by utoipa and served at
-//! `/api/v1/openapi.json`, with an interactive page at `/api/v1/docs`.
+//! `/api/v1/openapi.json`, with an interactive page at `/api/v1/docs` (`crate::docs`).
 
 use serde::Serialize;
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};

@@ -9,9 +9,12 @@
 //! The business only sees "unavailable" (a 503 to the client); the cause (the provider's HTTP
 //! status, a timeout, a refused connection) is logged here at warn level with the operation and
 //! the idempotency key, inside the caller's span, so the request id is on the same line.
+//!
+//! Every call is timed into the [`PROVIDER_DURATION`] histogram by operation and outcome (a
+//! no-op unless the process installed a metrics recorder).
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use mami_domain::Money;
@@ -20,6 +23,23 @@ use mami_domain::payments::{
 };
 use serde::Deserialize;
 use serde_json::Value;
+
+/// The histogram of provider calls (seconds), labelled `operation` (`tokenize`, `authorize`,
+/// `capture`, `cancel`, `refund`, `retrieve`) and `outcome` (see [`outcome`]).
+pub const PROVIDER_DURATION: &str = "mami_payment_provider_request_duration_seconds";
+
+/// The `outcome` label of a call.
+pub fn outcome<T>(result: &Result<T, ProviderError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(ProviderError::Declined { .. }) => "declined",
+        Err(ProviderError::InvalidRequest(_)) => "invalid_request",
+        Err(ProviderError::Unauthorized) => "unauthorized",
+        Err(ProviderError::RateLimited) => "rate_limited",
+        Err(ProviderError::Unavailable(_)) => "unavailable",
+        Err(ProviderError::UnknownOutcome(_)) => "unknown_outcome",
+    }
+}
 
 /// Timeouts and where the provider is.
 #[derive(Debug, Clone)]
@@ -186,13 +206,17 @@ fn log_failure(operation: &'static str, idempotency_key: Option<&str>, e: &Provi
     );
 }
 
-/// Runs one provider operation and logs why it failed, when it did.
+/// Runs one provider operation, times it, and logs why it failed, when it did.
 async fn observed<T>(
     operation: &'static str,
     idempotency_key: Option<&str>,
     call: impl Future<Output = Result<T, ProviderError>>,
 ) -> Result<T, ProviderError> {
+    let started = Instant::now();
     let result = call.await;
+    metrics::histogram!(PROVIDER_DURATION, "operation" => operation,
+        "outcome" => outcome(&result))
+    .record(started.elapsed());
     if let Err(e) = &result {
         log_failure(operation, idempotency_key, e);
     }

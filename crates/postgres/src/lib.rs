@@ -86,6 +86,23 @@ impl std::fmt::Debug for Database {
     }
 }
 
+/// The pool's connections at one moment (see [`Database::pool_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub max_size: usize,
+    /// Connections open, in use or idle.
+    pub open: usize,
+    pub idle: usize,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
+}
+
+impl PoolStatus {
+    pub fn in_use(&self) -> usize {
+        self.open.saturating_sub(self.idle)
+    }
+}
+
 /// What `/health/ready` reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readiness {
@@ -112,6 +129,18 @@ impl Database {
             .build()
             .map_err(|e| InfraError::new(format!("cannot build the connection pool: {e}")))?;
         Ok(Self { pool })
+    }
+
+    /// The pool's connections now: open, idle, the most it may open, and requests waiting for
+    /// one (read by the metrics, at each scrape).
+    pub fn pool_status(&self) -> PoolStatus {
+        let s = self.pool.status();
+        PoolStatus {
+            max_size: s.max_size,
+            open: s.size,
+            idle: s.available,
+            waiting: s.waiting,
+        }
     }
 
     pub(crate) async fn conn(&self) -> Result<Conn, InfraError> {

@@ -8,6 +8,9 @@
 //! once and reused, so the hashing memory is bounded by lanes × 19 MiB whatever the load and
 //! the allocator never sees it churn. A hash that cannot get a lane within the queue timeout
 //! fails as `Unavailable` (503 with `Retry-After`).
+//!
+//! The metrics (when the process keeps them) show the queue: hashes waiting for a lane, hashes
+//! running, and hashes refused because the wait ran out.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -19,6 +22,37 @@ use async_trait::async_trait;
 use mami_domain::InfraError;
 use mami_domain::identity::{PasswordHash, PasswordHasher};
 use tokio::sync::Semaphore;
+
+const QUEUED: &str = "mami_password_hashes_queued";
+const RUNNING: &str = "mami_password_hashes_running";
+const REFUSED: &str = "mami_password_hashes_refused_total";
+
+/// The `# HELP` lines of the hashing metrics.
+pub(crate) fn describe_metrics() {
+    metrics::describe_gauge!(QUEUED, "Password hashes waiting for a hashing lane");
+    metrics::describe_gauge!(RUNNING, "Password hashes running in a lane");
+    metrics::describe_counter!(
+        REFUSED,
+        "Password hashes refused (503) after waiting the queue timeout for a lane"
+    );
+}
+
+/// One unit of a gauge for as long as it lives (also when its future is dropped mid-wait).
+struct Held(metrics::Gauge);
+
+impl Held {
+    fn new(name: &'static str) -> Self {
+        let gauge = metrics::gauge!(name);
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
 
 /// How many hashes may run at once, and how long one may wait for its turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,13 +226,20 @@ impl Argon2Hasher {
         job: impl FnOnce(&Params, &mut [Block]) -> T + Send + 'static,
     ) -> Result<T, InfraError> {
         let lanes = self.lanes.clone();
+        let queued = Held::new(QUEUED);
         let permit = tokio::time::timeout(lanes.queue_timeout, lanes.admit.clone().acquire_owned())
             .await
-            .map_err(|_| InfraError::unavailable("every password-hashing lane is busy"))?
+            .map_err(|_| {
+                metrics::counter!(REFUSED).increment(1);
+                InfraError::unavailable("every password-hashing lane is busy")
+            })?
             .map_err(|e| failure("lanes", e))?;
+        drop(queued);
+        let running = Held::new(RUNNING);
         let params = self.params.clone();
         // The lane is released when the hash ends, even if the request is gone by then.
         tokio::task::spawn_blocking(move || {
+            let _running = running;
             let mut memory = lanes.take();
             let out = job(&params, &mut memory);
             lanes.put_back(memory);

@@ -255,8 +255,9 @@ pub async fn confirm(
             pricing(&state).await?,
             &auth.context(),
         )
-        .await?;
-    let (status, receipt) = confirm_outcome(outcome)?;
+        .await;
+    crate::metrics::checkout(&outcome);
+    let (status, receipt) = confirm_outcome(outcome?)?;
     Ok(respond(
         status,
         &Envelope {
