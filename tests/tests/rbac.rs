@@ -368,6 +368,27 @@ fn the_table_covers_every_documented_route() {
     );
 }
 
+/// The role guard's 403 is documented on exactly the routes that answer it to some role (the
+/// table's `Access::Roles`, which the test above checks against the running API); another
+/// route documents a 403 only as its own (registering a privileged role).
+#[test]
+fn the_document_lists_the_guards_403_on_exactly_the_role_guarded_routes() -> anyhow::Result<()> {
+    let doc = serde_json::to_value(mami_api::openapi_document())?;
+    for (method, path, access) in ROUTES {
+        let responses = &doc["paths"][*path][method.to_lowercase()]["responses"];
+        let label = format!("{method} {path} ({access:?}): {responses}");
+        if matches!(access, Access::Roles(_)) {
+            assert!(responses.get("403").is_some(), "{label}");
+        } else {
+            assert_ne!(
+                responses["403"]["$ref"], "#/components/responses/Error403",
+                "{label}"
+            );
+        }
+    }
+    Ok(())
+}
+
 #[test]
 fn docs_api_md_lists_every_route() -> anyhow::Result<()> {
     let doc = std::fs::read_to_string(repo_root().join("docs/api.md"))?;

@@ -9,7 +9,7 @@ use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName};
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpRequest, HttpResponse, ResponseError, web};
 use metrics_exporter_prometheus::PrometheusHandle;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::{AppExt, scope};
 
 use crate::config::Config;
@@ -17,7 +17,7 @@ use crate::docs::Docs;
 use crate::http::ApiError;
 use crate::http::middleware::{TrustedProxies, refuse_nul, request_context};
 use crate::http::rate_limit::Limiters;
-use crate::openapi::ApiDoc;
+use crate::openapi::{ApiDoc, ErrorResponses};
 use crate::routes;
 use crate::state::AppState;
 
@@ -57,14 +57,17 @@ impl Shared {
     }
 }
 
-/// The OpenAPI document of every route, generated from the handlers.
+/// The OpenAPI document of every route, generated from the handlers, with the error statuses
+/// that whole kinds of routes share (added once the routes are in it).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    App::new()
+    let mut doc = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .service(scope("/api/v1").configure(routes::configure))
         .split_for_parts()
-        .1
+        .1;
+    ErrorResponses.modify(&mut doc);
+    doc
 }
 
 fn cors(config: &Config) -> Cors {

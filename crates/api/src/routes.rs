@@ -35,6 +35,25 @@ pub const BACK_OFFICE: &[Role] = &[Role::Manager, Role::Admin];
 /// Staff (EMPLOYEE, MANAGER, ADMIN): the `/ops` routes.
 pub const STAFF: &[Role] = &[Role::Employee, Role::Manager, Role::Admin];
 
+/// The scopes whose every route is role-guarded, with the roles their guard lets in (a route
+/// inside may narrow them). `configure` wraps each scope in its guard from here, and the OpenAPI
+/// document's 403s come from here too, so the two cannot drift apart.
+pub const GUARDED_SCOPES: [GuardedScope; 3] = [STOCK_REQUESTS, OPS, ADMIN];
+
+/// A scope's path (under `/api/v1`) and the roles its guard lets in.
+pub type GuardedScope = (&'static str, &'static [Role]);
+
+pub const STOCK_REQUESTS: GuardedScope = ("/stock-requests", STAFF);
+pub const OPS: GuardedScope = ("/ops", STAFF);
+pub const ADMIN: GuardedScope = ("/admin", BACK_OFFICE);
+
+/// A [`GuardedScope`] as a scope wrapped in its role guard.
+macro_rules! guarded {
+    ($scope:expr) => {
+        scope($scope.0).wrap(actix_web::middleware::from_fn(require_roles($scope.1)))
+    };
+}
+
 /// Every `/api/v1` route.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(scope("/health").configure(health::configure))
@@ -56,20 +75,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(scope("/checkout").configure(checkout::configure))
         .service(scope("/orders").configure(orders::configure))
         .configure(branches::configure)
+        .service(guarded!(STOCK_REQUESTS).configure(stock_requests::configure))
         .service(
-            scope("/stock-requests")
-                .wrap(actix_web::middleware::from_fn(require_roles(STAFF)))
-                .configure(stock_requests::configure),
-        )
-        .service(
-            scope("/ops")
-                .wrap(actix_web::middleware::from_fn(require_roles(STAFF)))
+            guarded!(OPS)
                 .configure(ops::configure)
                 .configure(stock_requests::configure_ops),
         )
         .service(
-            scope("/admin")
-                .wrap(actix_web::middleware::from_fn(require_roles(BACK_OFFICE)))
+            guarded!(ADMIN)
                 .configure(audit::configure)
                 .configure(admin_catalog::configure)
                 .configure(admin_branches::configure)

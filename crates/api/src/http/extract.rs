@@ -122,11 +122,13 @@ pub fn from_json_value<T: DeserializeOwned + ToSchema + 'static>(
     match serde_path_to_error::deserialize::<_, T>(value) {
         // serde read it, so a complaint about the body's structure came from a schema that
         // knows less than serde (an `alias`, a hand-written `value_type`); the rules the
-        // schema declares (bounds, lengths, formats, NUL) still stand.
+        // schema declares (bounds, lengths, formats, NUL) still stand, and so does the type of
+        // the body itself: serde reads a struct from an array too (`[null, null]` as the
+        // fields in order), which no client means.
         Ok(v) => {
             let rules: Vec<FieldError> = errors
                 .into_iter()
-                .filter(|e| !shape::is_structural(&e.kind))
+                .filter(|e| !shape::is_structural(&e.kind) || e.loc.is_empty())
                 .collect();
             if rules.is_empty() {
                 Ok(v)
@@ -296,6 +298,26 @@ mod tests {
             })
             .unwrap_or_default();
         (loc, err["type"].as_str().unwrap_or_default().to_owned())
+    }
+
+    #[test]
+    fn a_body_of_another_type_than_its_schema_is_refused() {
+        #[derive(Debug, Deserialize, utoipa::ToSchema)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Patch {
+            name: Option<String>,
+            phone: Option<String>,
+        }
+        for body in [json!([null, null]), json!(["a", "b"]), json!("a"), json!(5)] {
+            let e = from_json_value::<Patch>(body.clone()).err();
+            assert_eq!(
+                e.as_ref().map(first_error),
+                Some((vec![], "dict_type".into())),
+                "{body}"
+            );
+        }
+        assert!(from_json_value::<Patch>(json!({"name": "a"})).is_ok());
     }
 
     #[test]
