@@ -115,7 +115,7 @@ def write_script(out, name, stmts, per_customer, order, unique, table_of):
             gset = f" \\gset {m.group(1)}_"
             returned.add(m.group(1))
         lines.append(f"-- {segment}\n{sql.rstrip(';')}{gset}" + ("" if gset else ";"))
-    (out / f"{name}.sql").write_text("\n".join(lines) + "\n")
+    (out / f"{name}.pgbench").write_text("\n".join(lines) + "\n")
     (out / f"{name}.vars").write_text("".join(v.replace("\n", " ") + "\n" for v in variables))
 
 

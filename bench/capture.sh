@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Captures the SQL the API sends for one request of each workload and writes the pgbench
-# scripts that replay it (bench/pgbench/*.sql, *.vars) and the statement counts
+# scripts that replay it (bench/pgbench/*.pgbench, *.vars) and the statement counts
 # (bench/pgbench/statements.md). Run it again whenever the API's SQL changes:
 #
 #   bash bench/capture.sh

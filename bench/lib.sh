@@ -28,7 +28,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # psql on the bench database as the cluster's superuser; quiet, unaligned, stops on errors.
 bpsql() {
-  PGPASSWORD=mami psql -h 127.0.0.1 -p "$MAMI_PG_PORT" -U mami -d "${PSQL_DB:-$bench_db}" \
+  PGPASSWORD=mami PGOPTIONS=--client-min-messages=warning psql -h 127.0.0.1 -p "$MAMI_PG_PORT" -U mami -d "${PSQL_DB:-$bench_db}" \
     -v ON_ERROR_STOP=1 -qAtX "$@"
 }
 

@@ -70,8 +70,8 @@ api_run() {
   if [ "$w" = purchase ]; then script=purchase.lua threads=$per; else script=read.lua threads=2; fi
   [ "$threads" -le "$per" ] || threads=$per
   for i in "${!apis[@]}"; do
-    BENCH_PATH="$(path_of "$w")" BENCH_AUTH=$([ "$w" = cart ] && echo 1 || echo 0) \
-      BENCH_CUSTOMERS="$work/customers.txt" BENCH_PRODUCTS="$products_csv" BENCH_SLOT="$slot" \
+    BENCH_OFFSET=$((i * per)) BENCH_PATH="$(path_of "$w")" \
+      BENCH_AUTH=$([ "$w" = cart ] && echo 1 || echo 0) BENCH_CUSTOMERS="$work/customers.txt" BENCH_PRODUCTS="$products_csv" BENCH_SLOT="$slot" \
       wrk -t "$threads" -c "$per" -d "${duration}s" --timeout 10s -s "$root/bench/wrk/$script" \
       "${apis[$i]}" >"$work/wrk-$i.out" 2>&1 &
     out+=($!)
@@ -95,14 +95,14 @@ pg_run() {
   local w="$1" r="$2" vars=() v
   while IFS= read -r v; do vars+=(-D "$v"); done <"$scripts/$w.vars"
   rm -f "$work"/pgb_log*
-  (cd "$work" && pgbench -n -M prepared -c "$clients" -j 2 -T "$duration" -f "$scripts/$w.sql" \
+  (cd "$work" && pgbench -n -M prepared -c "$clients" -j 2 -T "$duration" -f "$scripts/$w.pgbench" \
     -D ubase="$ubase" -D cbase="$cbase" -D tbase="$tbase" "${vars[@]}" -l --log-prefix=pgb_log \
     -h 127.0.0.1 -p "$MAMI_PG_PORT" -U mami "$bench_db" >"$work/pgbench.out" 2>&1) \
     || { tail -20 "$work/pgbench.out" >&2; exit 1; }
   record "$w" pgbench "$r" "$(python3 "$root/bench/report.py" pglog "$work" "$work/pgbench.out")"
 }
 
-export PGPASSWORD=mami
+export PGPASSWORD=mami LUA_PATH="$root/bench/wrk/?.lua;;"
 workloads=(catalog search cart purchase burst)
 for r in $(seq "$rounds"); do
   for w in "${workloads[@]}"; do

@@ -14,14 +14,8 @@ local function now_ms()
   return tonumber(ts.tv_sec) * 1e3 + tonumber(ts.tv_nsec) / 1e6
 end
 
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+local common = require("common")
+setup = common.setup
 
 local products = {}
 local step, order_id, seq = 0, nil, 0
@@ -35,10 +29,8 @@ loop_ms, confirm_ms = {}, {}
 function init(args)
   for p in os.getenv("BENCH_PRODUCTS"):gmatch("%d+") do table.insert(products, p) end
   slot = os.getenv("BENCH_SLOT")
-  local lines = {}
-  for line in io.lines(os.getenv("BENCH_CUSTOMERS")) do table.insert(lines, line) end
-  local n, t, c, k = lines[(tid % #lines) + 1]:match("^(%d+) (%S+) (%d+) (%d+)")
-  token, cart, card = t, c, k
+  local _
+  _, token, cart, card = common.customer(tid)
   hdr = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = json}
   math.randomseed(os.time() + tid)
 end
@@ -97,7 +89,7 @@ end
 
 function done(summary, latency, requests)
   local all_loops, all_confirms, total, failed = {}, {}, 0, 0
-  for _, t in ipairs(threads) do
+  for _, t in ipairs(common.threads) do
     total = total + t:get("loops")
     failed = failed + t:get("failures")
     for _, v in ipairs(t:get("loop_ms")) do table.insert(all_loops, v) end

@@ -1,24 +1,14 @@
 -- wrk script of the read workloads: GET of BENCH_PATH, as customer (thread number mod the
 -- customers) when BENCH_AUTH=1. Prints one "BENCH {...}" line of JSON for bench/run.sh.
-local customers = {}
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+local common = require("common")
+setup = common.setup
 
 function init(args)
   local path = os.getenv("BENCH_PATH")
   local headers = {}
   if os.getenv("BENCH_AUTH") == "1" then
-    for line in io.lines(os.getenv("BENCH_CUSTOMERS")) do
-      local n, token = line:match("^(%d+) (%S+)")
-      table.insert(customers, token)
-    end
-    headers["Authorization"] = "Bearer " .. customers[(tid % #customers) + 1]
+    local _, token = common.customer(tid)
+    headers["Authorization"] = "Bearer " .. token
   end
   req = wrk.format("GET", path, headers)
 end
