@@ -13,6 +13,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ "${BENCH_NO_BUILD:-}" = 1 ] || build
 bench_db=mami_capture
+work="$work/capture"  # its own customers.txt and logs, apart from a run's
+mkdir -p "$work"
 bash "$root/deploy/local-pg.sh" url >/dev/null
 PSQL_DB=postgres bpsql -c "DROP DATABASE IF EXISTS mami_capture WITH (FORCE)"
 prepare_db 0

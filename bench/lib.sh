@@ -108,7 +108,7 @@ CREATE TABLE IF NOT EXISTS bench_customers (n int PRIMARY KEY, user_id bigint NO
 SQL
   have="$(bpsql -c "SELECT count(*) FROM bench_customers")"
   if [ "$have" -lt "$n" ]; then
-    bpsql <<SQL
+    bpsql >/dev/null <<SQL
 BEGIN;
 SELECT setval(pg_get_serial_sequence('users', 'id'), greatest(7000000, (SELECT max(user_id) FROM bench_customers)));
 SELECT setval(pg_get_serial_sequence('carts', 'id'), greatest(8000000, (SELECT max(cart_id) FROM bench_customers)));
