@@ -1,0 +1,158 @@
+# Shared by bench/run.sh and bench/capture.sh (sourced, not run): the bench's own PostgreSQL
+# cluster, its database, the release binaries, and the customers the load generator signs in as.
+# Everything runs on loopback; nothing here touches the development cluster on port 54329.
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# A cluster of its own: statement logging and restarts never disturb the tests' cluster.
+export MAMI_PG_PORT="${BENCH_PG_PORT:-54339}"
+export MAMI_PG_DIR="${BENCH_PG_DIR:-/var/tmp/mami-bench-pg-$(printf '%s' "$root" | sha256sum | cut -c1-12)}"
+bench_db="${BENCH_DB:-mami_bench}"
+target="${CARGO_TARGET_DIR:-$root/target}/release"
+work="${BENCH_WORK:-$root/.local/bench}"
+mkdir -p "$work"
+# The products every purchase loop buys (demo products: present in any seeded database).
+loop_products=(11 12 13)
+pids=()
+
+say() { echo "bench: $*" >&2; }
+
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# psql on the bench database as the cluster's superuser; quiet, unaligned, stops on errors.
+bpsql() {
+  PGPASSWORD=mami PGOPTIONS=--client-min-messages=warning psql -h 127.0.0.1 -p "$MAMI_PG_PORT" -U mami -d "${PSQL_DB:-$bench_db}" \
+    -v ON_ERROR_STOP=1 -qAtX "$@"
+}
+
+build() {
+  say "building the release binaries (cargo build --release -p mami-api -p mami-paysim)"
+  (cd "$root" && cargo build --release -q -p mami-api --bin mami-api -p mami-paysim --bin mami-paysim)
+}
+
+# Starts the bench cluster, creates the database if missing, migrates, and seeds it with
+# $1 extra products unless it holds them already. Sets DATABASE_URL.
+prepare_db() {
+  local products="$1" base want have
+  base="$(bash "$root/deploy/local-pg.sh" url)"
+  export DATABASE_URL="$base/$bench_db"
+  if [ "$(PSQL_DB=postgres bpsql -c "SELECT 1 FROM pg_database WHERE datname = '$bench_db'")" != 1 ]; then
+    PSQL_DB=postgres bpsql -c "CREATE DATABASE $bench_db"
+  fi
+  api_env
+  "$target/mami-api" migrate >/dev/null
+  have="$(bpsql -c "SELECT count(*) FROM products")"
+  want=$((180 + products))
+  if [ "$have" != "$want" ]; then
+    [ "$have" = 0 ] || { say "database $bench_db holds $have products, want $want: recreating"; \
+      PSQL_DB=postgres bpsql -c "DROP DATABASE $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"; \
+      "$target/mami-api" migrate >/dev/null; }
+    say "seeding $bench_db with --products $products"
+    "$target/mami-api" seed --products "$products" >/dev/null
+    bpsql -c "ANALYZE"
+  fi
+}
+
+# The API's environment: no rate limits (one address sends everything), paysim as provider.
+api_env() {
+  export APP_ENV=testing RATE_LIMIT_ENABLED=false LOG_FORMAT=json RUST_LOG="${RUST_LOG:-warn}"
+  export JWT_SECRET_KEY=bench-secret-0123456789abcdef0123456789 DELIVERY_SOURCE_BRANCH_ID=1
+  export MAIL_PROVIDER=files MAIL_DIR="$work/mail"
+  export PAYMENT_PROVIDER_SECRET_KEY=sk_test_paysim
+}
+
+wait_http() {
+  local url="$1" i
+  for i in $(seq 300); do
+    curl -fs -o /dev/null "$url" && return 0
+    sleep 0.1
+  done
+  say "nothing answers $url"; return 1
+}
+
+# Starts mami-paysim on a free port; sets PAYMENT_PROVIDER_URL.
+start_paysim() {
+  local port; port="$(free_port)"
+  "$target/mami-paysim" --bind "127.0.0.1:$port" >"$work/paysim.log" 2>&1 &
+  pids+=($!)
+  export PAYMENT_PROVIDER_URL="http://127.0.0.1:$port"
+  sleep 0.3
+}
+
+# Starts one `mami-api serve`; sets api_pid and api (its address).
+start_api() {
+  local port log; port="$(free_port)"; log="$work/api-$port.log"
+  BIND_ADDR="127.0.0.1:$port" "$target/mami-api" serve >"$log" 2>&1 &
+  api_pid=$!
+  pids+=("$api_pid")
+  api="http://127.0.0.1:$port"
+  wait_http "$api/api/v1/health" || { tail -20 "$log" >&2; return 1; }
+}
+
+# Creates $1 customers (the demo password, a cart, a saved default test card) numbered from 0
+# in bench_customers, unless that many exist; signs each in through $2 and writes
+# "n token cart_id token_id" lines to $work/customers.txt. Their ids are contiguous and far from
+# every other id, so bench/capture.sh can tell them from literals in the SQL it captures.
+make_customers() {
+  local n="$1" api="$2" have
+  bpsql <<SQL
+CREATE TABLE IF NOT EXISTS bench_customers (n int PRIMARY KEY, user_id bigint NOT NULL,
+  email text NOT NULL, cart_id bigint NOT NULL, token_id bigint NOT NULL);
+SQL
+  have="$(bpsql -c "SELECT count(*) FROM bench_customers")"
+  if [ "$have" -lt "$n" ]; then
+    bpsql >/dev/null <<SQL
+BEGIN;
+SELECT setval(pg_get_serial_sequence('users', 'id'), greatest(7000000, (SELECT max(user_id) FROM bench_customers)));
+SELECT setval(pg_get_serial_sequence('carts', 'id'), greatest(8000000, (SELECT max(cart_id) FROM bench_customers)));
+SELECT setval(pg_get_serial_sequence('payment_tokens', 'id'),
+  greatest(9000000, (SELECT max(token_id) FROM bench_customers)));
+WITH u AS (
+  INSERT INTO users (email, full_name, password_hash)
+  SELECT 'bench-' || g || '@mami.local', 'Bench Shopper',
+         (SELECT password_hash FROM users WHERE email = 'customer@mami.local')
+  FROM generate_series($have, $n - 1) g ORDER BY g
+  RETURNING id, email),
+c AS (INSERT INTO carts (user_id) SELECT id FROM u ORDER BY id RETURNING id, user_id),
+t AS (INSERT INTO payment_tokens (user_id, provider, provider_token, brand, last4, is_default)
+      SELECT id, 'stripe', 'pm_card_visa', 'visa', '4242', true FROM u ORDER BY id
+      RETURNING id, user_id)
+INSERT INTO bench_customers
+SELECT split_part(split_part(u.email, '@', 1), '-', 2)::int, u.id, u.email, c.id, t.id
+FROM u JOIN c ON c.user_id = u.id JOIN t ON t.user_id = u.id;
+COMMIT;
+SQL
+  fi
+  : >"$work/customers.txt"
+  bpsql -F ' ' -c "SELECT n, email, cart_id, token_id FROM bench_customers WHERE n < $n ORDER BY n" |
+    while read -r i email cart card; do
+      token="$(curl -fs "$api/api/v1/auth/login" -H 'content-type: application/json' \
+        -d "{\"email\":\"$email\",\"password\":\"Mami2026!\"}" |
+        sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
+      [ -n "$token" ] || { say "login of $email failed"; return 1; }
+      echo "$i $token $cart $card" >>"$work/customers.txt"
+    done
+}
+
+# Plenty of stock of the loop's products at the warehouse, and every bench cart holding
+# products 1 and 2 (`cart`, for the cart read) or nothing (`empty`, for the purchase loop):
+# every run, API or pgbench, starts from the same state. Prints the delivery slot to use.
+reset_state() {
+  local fill=""
+  [ "$1" = cart ] && fill="INSERT INTO cart_items (cart_id, product_id, quantity, unit_price)
+    SELECT b.cart_id, p.id, 1, p.price FROM bench_customers b, products p WHERE p.id IN (1, 2);"
+  bpsql <<SQL
+UPDATE inventory SET available_quantity = 100000000, reserved_quantity = 0
+ WHERE branch_id = 1 AND product_id IN ($(IFS=,; echo "${loop_products[*]}"));
+DELETE FROM cart_items WHERE cart_id IN (SELECT cart_id FROM bench_customers);
+$fill
+SELECT min(id) FROM delivery_slots WHERE branch_id = 1 AND is_active;
+SQL
+}

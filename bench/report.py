@@ -1,0 +1,118 @@
+"""Figures of bench/run.sh.
+
+  report.py pglog WORK PGBENCH_OUT     JSON fields of one pgbench run (rate, p50, p99)
+  report.py table RESULTS STATEMENTS BURST MEMORY SETTINGS
+                                       the table (Markdown) beside the issue-12 targets
+  report.py check RESULTS              exit 1 unless every run did work without errors
+"""
+import glob
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[max(0, min(len(xs) - 1, int(round(len(xs) * p / 100 + 0.5)) - 1))] if xs else 0.0
+
+
+def pglog(work, out):
+    lat = []
+    for f in glob.glob(f"{work}/pgb_log*"):
+        for line in Path(f).read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[2].isdigit():
+                lat.append(int(parts[2]) / 1000)
+    text = Path(out).read_text()
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial", text).group(1))
+    done = int(re.search(r"actually processed: (\d+)", text).group(1))
+    failed = re.search(r"number of failed transactions: (\d+)", text)
+    return (f'"requests": {done}, "tps": {tps:.1f}, "p50_ms": {pct(lat, 50):.3f}, '
+            f'"p99_ms": {pct(lat, 99):.3f}, "bad_status": {int(failed.group(1)) if failed else 0}')
+
+
+def load(path):
+    return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
+
+
+def api_figures(runs):
+    """Several processes' runs of one workload and round combined: rates add up, the p50 is the
+    mean of theirs and the p99 the worst of theirs."""
+    seconds = max(r["seconds"] for r in runs)
+    unit = "loops" if "loops" in runs[0] else "requests"
+    out = {"rate": sum(r[unit] for r in runs) / seconds,
+           "p50": statistics.mean(r["p50_ms"] for r in runs),
+           "p99": max(r["p99_ms"] for r in runs), "load": runs[0]["load"],
+           "bad": sum(r["bad_status"] + r.get("socket_errors", 0) for r in runs)}
+    if unit == "loops":
+        out["confirm"] = (statistics.mean(r["confirm_p50_ms"] for r in runs),
+                          max(r["confirm_p99_ms"] for r in runs))
+    return out
+
+
+def table(results, statements, burst, memory, settings):
+    rows = load(results)
+    names = {"catalog": "`GET /catalog/products/search?limit=20`",
+             "search": "`GET /catalog/products/search?q=milk`",
+             "cart": "`GET /cart` (2 items)",
+             "purchase": "purchase loop, 3 items (loops/s)"}
+    print(f"\nSettings: {settings}\n")
+    print("| workload | round | API req/s | pgbench tps | API ÷ pgbench | API p50 / p99 ms "
+          "| pgbench p50 / p99 ms | p99 ÷ pgbench's | load (API run; pgbench run) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    catalog_p99, confirms = [], []
+    for w, name in names.items():
+        for r in sorted({x["round"] for x in rows if x["workload"] == w}):
+            api = [x for x in rows if (x["workload"], x["side"], x["round"]) == (w, "api", r)]
+            pg = [x for x in rows if (x["workload"], x["side"], x["round"]) == (w, "pgbench", r)]
+            if not api or not pg:
+                continue
+            a, p = api_figures(api), pg[0]
+            if w == "catalog":
+                catalog_p99.append(a["p99"])
+            if "confirm" in a:
+                confirms.append(a["confirm"])
+            bad = f" ({a['bad']} errors)" if a["bad"] else ""
+            print(f"| {name} | {r} | {a['rate']:,.0f}{bad} | {p['tps']:,.0f} "
+                  f"| {100 * a['rate'] / p['tps']:.0f}% | {a['p50']:.1f} / {a['p99']:.1f} "
+                  f"| {p['p50_ms']:.1f} / {p['p99_ms']:.1f} | {a['p99'] / p['p99_ms']:.1f}× "
+                  f"| {a['load']}; {p['load']} |")
+    for c50, c99 in confirms:
+        print(f"\nConfirm alone (API): p50 {c50:.1f} ms, p99 {c99:.1f} ms.", end="")
+    print("\n")
+    bursts = [api_figures([x]) for x in rows if x["workload"] == "burst"]
+    if bursts and catalog_p99:
+        b = Path(burst)
+        info = json.loads(b.read_text()) if b.exists() else {}
+        worst = max(x["p99"] for x in bursts)
+        base = statistics.median(catalog_p99)
+        print(f"Catalog p99 without logins {base:.1f} ms (median of the rounds), during 200 "
+              f"concurrent logins {worst:.1f} ms: {worst / base:.1f}× (target ≤ 2×). Logins: "
+              f"{info.get('codes', '?')} in {info.get('seconds', '?')} s; catalog "
+              f"{bursts[-1]['rate']:,.0f} req/s during that run.")
+    for i, m in enumerate(memory.split("\n")):
+        kb = dict(re.findall(r"(Vm\w+): (\d+)", m))
+        if kb:
+            print(f"API process {i + 1}: peak VmHWM {int(kb['VmHWM']) / 1024:.1f} MiB, "
+                  f"VmRSS at the end {int(kb['VmRSS']) / 1024:.1f} MiB (target ≤ 64 MiB).")
+    text = Path(statements).read_text()
+    loop = re.search(r"3-item purchase loop\*\* \| \*\*(\d+)", text)
+    print(f"Statements per 3-item purchase loop: {loop.group(1) if loop else '?'} "
+          "(target ≤ 60; bench/pgbench/statements.md).")
+
+
+def check(results):
+    rows = load(results)
+    bad = [r for r in rows if r["requests"] == 0 or r["bad_status"] or r.get("socket_errors")]
+    if not rows or bad:
+        print(f"bench: smoke check FAILED: {bad or 'no results'}", file=sys.stderr)
+        sys.exit(1)
+    print("bench: smoke check passed", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    cmd, *args = sys.argv[1:]
+    {"pglog": lambda: print(pglog(*args)), "table": lambda: table(*args),
+     "check": lambda: check(*args)}[cmd]()

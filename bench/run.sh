@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The benchmark: each workload through the API (wrk) and the same SQL straight to PostgreSQL
+# (pgbench, the scripts bench/capture.sh wrote), interleaved in one sitting, then a table.
+#
+#   bash bench/run.sh                 20 s per run, 16 clients, 2 rounds (about 7 minutes)
+#   bash bench/run.sh --smoke         a few seconds per run: checks the whole pipeline
+#
+# Options: --duration S, --clients N, --rounds R, --products N (extra products to seed),
+# --processes P (API processes on one database; the clients are split between them),
+# --capture (re-capture the SQL first), --no-build. See bench/README.md.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+duration=20 clients=16 rounds=2 products=1000 processes=1 capture=0 smoke=0 no_build=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --smoke) smoke=1 duration=2 rounds=1 ;;
+    --duration) duration="$2"; shift ;;
+    --clients) clients="$2"; shift ;;
+    --rounds) rounds="$2"; shift ;;
+    --products) products="$2"; shift ;;
+    --processes) processes="$2"; shift ;;
+    --capture) capture=1 ;;
+    --no-build) no_build=1 ;;
+    *) echo "usage: bench/run.sh [--smoke] [--duration S] [--clients N] [--rounds R]" \
+         "[--products N] [--processes P] [--capture] [--no-build]" >&2; exit 2 ;;
+  esac
+  shift
+done
+command -v wrk >/dev/null || { say "wrk is missing: sudo apt-get install -y wrk"; exit 1; }
+command -v pgbench >/dev/null || { say "pgbench is missing: sudo apt-get install -y postgresql"; exit 1; }
+[ "$no_build" = 1 ] || build
+if [ "$capture" = 1 ]; then BENCH_NO_BUILD=1 bash "$root/bench/capture.sh"; fi
+scripts="$root/bench/pgbench"
+results="$work/results.jsonl"
+: >"$results"
+
+prepare_db "$products"
+start_paysim
+apis=() api_pids=()
+for _ in $(seq "$processes"); do
+  start_api
+  api_pids+=("$api_pid") apis+=("$api")
+done
+customers=$((clients > 16 ? clients : 16))
+say "signing in $customers customers"
+make_customers "$customers" "${apis[0]}"
+read -r ubase cbase tbase < <(bpsql -F ' ' -c \
+  "SELECT user_id, cart_id, token_id FROM bench_customers WHERE n = 0")
+products_csv="$(IFS=,; echo "${loop_products[*]}")"
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+record() { # workload side round json-fields...
+  local w="$1" side="$2" r="$3"; shift 3
+  printf '{"workload": "%s", "side": "%s", "round": %s, "load": "%s", %s}\n' \
+    "$w" "$side" "$r" "$(load)" "$*" >>"$results"
+}
+
+path_of() {
+  case "$1" in
+    catalog|burst) echo "/api/v1/catalog/products/search?limit=20" ;;
+    search) echo "/api/v1/catalog/products/search?q=milk" ;;
+    cart) echo "/api/v1/cart" ;;
+  esac
+}
+
+# wrk against every API process at once, the clients split between them; one JSON per process.
+api_run() {
+  local w="$1" r="$2" slot="$3" per=$((clients / processes)) i out=() script threads
+  if [ "$w" = purchase ]; then script=purchase.lua threads=$per; else script=read.lua threads=2; fi
+  [ "$threads" -le "$per" ] || threads=$per
+  for i in "${!apis[@]}"; do
+    BENCH_OFFSET=$((i * per)) BENCH_PATH="$(path_of "$w")" \
+      BENCH_AUTH=$([ "$w" = cart ] && echo 1 || echo 0) BENCH_CUSTOMERS="$work/customers.txt" BENCH_PRODUCTS="$products_csv" BENCH_SLOT="$slot" \
+      wrk -t "$threads" -c "$per" -d "${duration}s" --timeout 10s -s "$root/bench/wrk/$script" \
+      "${apis[$i]}" >"$work/wrk-$i.out" 2>&1 &
+    out+=($!)
+  done
+  [ "$w" != burst ] || burst_logins
+  for i in "${out[@]}"; do wait "$i"; done
+  for i in "${!apis[@]}"; do
+    local line; line="$(grep '^BENCH ' "$work/wrk-$i.out" | cut -c7-)" \
+      || { cat "$work/wrk-$i.out" >&2; exit 1; }
+    record "$w" api "$r" "\"process\": $i, ${line:1:-1}"
+  done
+}
+
+# 200 concurrent logins (bench/burst.py) a third into the run.
+burst_logins() {
+  sleep "$(python3 -c "print($duration / 3)")"
+  python3 "$root/bench/burst.py" 200 "$customers" "${apis[@]}" >"$work/burst.json"
+}
+
+pg_run() {
+  local w="$1" r="$2" vars=() v
+  while IFS= read -r v; do vars+=(-D "$v"); done <"$scripts/$w.vars"
+  rm -f "$work"/pgb_log*
+  (cd "$work" && pgbench -n -M prepared -c "$clients" -j 2 -T "$duration" -f "$scripts/$w.pgbench" \
+    -D ubase="$ubase" -D cbase="$cbase" -D tbase="$tbase" "${vars[@]}" -l --log-prefix=pgb_log \
+    -h 127.0.0.1 -p "$MAMI_PG_PORT" -U mami "$bench_db" >"$work/pgbench.out" 2>&1) \
+    || { tail -20 "$work/pgbench.out" >&2; exit 1; }
+  record "$w" pgbench "$r" "$(python3 "$root/bench/report.py" pglog "$work" "$work/pgbench.out")"
+}
+
+export PGPASSWORD=mami LUA_PATH="$root/bench/wrk/?.lua;;"
+workloads=(catalog search cart purchase burst)
+for r in $(seq "$rounds"); do
+  for w in "${workloads[@]}"; do
+    state=empty; [ "$w" = cart ] && state=cart
+    # Alternate who goes first, so that neither side always runs on a warmer (or busier) box.
+    if [ $(((r + ${#w}) % 2)) = 0 ]; then order="api pg"; else order="pg api"; fi
+    for side in $order; do
+      [ "$w/$side" != burst/pg ] || continue
+      slot="$(reset_state "$state" | tail -1)"
+      say "round $r: $w via $side (load $(load))"
+      if [ "$side" = api ]; then api_run "$w" "$r" "$slot"; else pg_run "$w" "$r"; fi
+    done
+  done
+done
+
+memory="$(for p in "${api_pids[@]}"; do grep -E 'VmHWM|VmRSS' "/proc/$p/status" | tr -s ' \t' ' ' \
+  | paste -sd' '; done)"
+python3 "$root/bench/report.py" table "$results" "$scripts/statements.md" "$work/burst.json" \
+  "$memory" "clients=$clients duration=${duration}s rounds=$rounds products=$products processes=$processes"
+if [ "$smoke" = 1 ]; then
+  python3 "$root/bench/report.py" check "$results"
+fi
