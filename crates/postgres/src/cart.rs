@@ -349,9 +349,9 @@ impl CartStore for PgCartStore {
 }
 
 /// Adds `quantity` of `product_id` to the user's cart (a new line, or more of an existing
-/// one): the cart is locked, then read with the product's facts in one statement; audits the line before and
-/// after. The answer is the cart as read with the decided line in place: no read after the
-/// write.
+/// one): the cart is locked, then read with the product's facts in one statement; the line
+/// is audited before and after. The answer is the cart as read with the decided line in
+/// place: no read after the write.
 async fn add_line(
     conn: &mut AsyncPgConnection,
     user: UserId,
