@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::InfraError;
 use mami_domain::audit::RequestContext;
@@ -22,9 +23,10 @@ use mami_domain::identity::UserId;
 
 use self::facts::Purpose;
 use crate::enums::{DbOrderStatus, DbPaymentStatus};
-use crate::error::Tx;
+use crate::error::{FromDb, Tx};
 use crate::money::to_money;
-use crate::schema::{cart_items, carts, order_items, orders, payment_tokens, payments};
+use crate::schema::sql_types::PaymentStatus;
+use crate::schema::{orders, payment_tokens, payments};
 use crate::stock::restore_order_stock;
 use crate::{Database, audit};
 
@@ -87,22 +89,29 @@ struct LockedOrder {
 }
 
 async fn lock_order(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult<LockedOrder> {
-    let (order_number, total, status, user, branch): (String, BigDecimal, DbPaymentStatus, i64, _) =
-        orders::table
-            .find(order_id)
-            .select((
-                orders::order_number,
-                orders::total_amount,
-                orders::payment_status,
-                orders::user_id,
-                orders::branch_id,
-            ))
-            .for_update()
-            .first(conn)
-            .await?;
-    let reference: Option<String> = payments::table
-        .filter(payments::order_id.eq(order_id))
+    // The payment's reference comes with the order: only the order row is locked.
+    let reference = payments::table
+        .filter(payments::order_id.eq(orders::id))
         .select(payments::provider_payment_id)
+        .single_value();
+    let (order_number, total, status, user, branch, reference): (
+        String,
+        BigDecimal,
+        DbPaymentStatus,
+        i64,
+        Option<i64>,
+        Option<String>,
+    ) = orders::table
+        .find(order_id)
+        .select((
+            orders::order_number,
+            orders::total_amount,
+            orders::payment_status,
+            orders::user_id,
+            orders::branch_id,
+            reference,
+        ))
+        .for_update()
         .first(conn)
         .await?;
     let payment = PaymentFacts {
@@ -119,44 +128,29 @@ async fn lock_order(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult<
     })
 }
 
-/// Payment AUTHORIZED; the ordered products leave the customer's cart.
+/// Payment AUTHORIZED; the ordered products leave the customer's cart. Three writes of
+/// different tables under the order's lock, sent as one statement.
 async fn record_authorized(
     conn: &mut AsyncPgConnection,
     user: UserId,
     receipt: &Receipt,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    let order_id = receipt.order_id;
-    let authorized = DbPaymentStatus::Authorized;
-    diesel::update(payments::table.filter(payments::order_id.eq(order_id)))
-        .set((
-            payments::status.eq(authorized),
-            payments::provider_payment_id.eq(&receipt.payment_reference),
-            payments::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .await?;
-    diesel::update(orders::table.find(order_id))
-        .set((
-            orders::payment_status.eq(authorized),
-            orders::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .await?;
-    let ordered = order_items::table
-        .filter(order_items::order_id.eq(order_id))
-        .select(order_items::product_id);
-    let cart = carts::table
-        .filter(carts::user_id.eq(user.0))
-        .select(carts::id);
-    diesel::delete(
-        cart_items::table
-            .filter(cart_items::cart_id.eq_any(cart))
-            .filter(cart_items::product_id.eq_any(ordered)),
+    diesel::sql_query(
+        "WITH p AS (UPDATE payments SET status = $2, provider_payment_id = $3, updated_at = $4 \
+           WHERE order_id = $1), \
+         o AS (UPDATE orders SET payment_status = $2, updated_at = $4 WHERE id = $1) \
+         DELETE FROM cart_items WHERE cart_id IN (SELECT id FROM carts WHERE user_id = $5) \
+           AND product_id IN (SELECT product_id FROM order_items WHERE order_id = $1)",
     )
+    .bind::<BigInt, _>(receipt.order_id)
+    .bind::<PaymentStatus, _>(DbPaymentStatus::Authorized)
+    .bind::<Text, _>(&receipt.payment_reference)
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(user.0)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await
+    .map(|_| ())
 }
 
 /// Payment DECLINED, order CANCELED.
@@ -210,12 +204,14 @@ impl CheckoutStore for PgCheckoutStore {
         pricing: DeliveryPricing,
     ) -> Result<Preview, CheckoutError> {
         let branch = request.fulfilling_branch(self.warehouse)?;
-        self.db
-            .transaction(async |conn| {
-                let facts = facts::load(conn, &request, branch, Purpose::Preview).await?;
-                Ok::<_, Tx<CheckoutError>>(preview(&request, &facts, pricing)?)
-            })
-            .await
+        // A preview writes nothing and locks nothing: no transaction around its reads.
+        let mut conn = self.db.conn().await?;
+        let facts = facts::load(&mut conn, &request, branch, Purpose::Preview).await;
+        Ok(preview(
+            &request,
+            &facts.map_err(CheckoutError::from_db)?,
+            pricing,
+        )?)
     }
 
     async fn begin(

@@ -29,18 +29,23 @@ pub mod seed;
 mod seed_data;
 mod settings;
 mod sql;
+mod statements;
 mod stock;
 mod stock_requests;
 mod users;
 mod wishlist;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::prelude::*;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
 use mami_domain::InfraError;
 
 pub use addresses::PgAddressStore;
@@ -62,6 +67,7 @@ pub use reconcile::PgReconcileStore;
 pub use recovery::PgRecoveryStore;
 pub use revenue::PgRevenueReport;
 pub use settings::PgSettingsStore;
+pub use statements::StatementTally;
 pub use stock_requests::PgStockRequestStore;
 pub use users::PgUserDirectory;
 pub use wishlist::PgWishlistStore;
@@ -76,6 +82,7 @@ pub type Conn = Object<AsyncPgConnection>;
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<AsyncPgConnection>,
+    statements: Arc<StatementTally>,
 }
 
 impl std::fmt::Debug for Database {
@@ -119,8 +126,27 @@ impl Readiness {
 
 impl Database {
     /// Builds the pool; no connection is opened until one is needed.
+    ///
+    /// A connection goes back into use without a round trip (`RecyclingMethod::Fast`): the
+    /// pool still drops one whose socket closed or whose transaction state is broken
+    /// (`is_broken`), and a connection that died silently fails its next statement, which is
+    /// `Unavailable` (503) and leaves it closed, so the pool drops it then. A `SELECT 1` per
+    /// checkout would catch that one case earlier at the price of a round trip per request.
     pub fn connect(url: &str, max_size: usize, wait_timeout: Duration) -> Result<Self, InfraError> {
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+        let statements = Arc::new(StatementTally::default());
+        let tally = statements.clone();
+        let mut config = ManagerConfig::<AsyncPgConnection>::default();
+        config.recycling_method = RecyclingMethod::Fast;
+        config.custom_setup = Box::new(move |url| {
+            let tally = tally.clone();
+            async move {
+                let mut conn = AsyncPgConnection::establish(url).await?;
+                conn.set_instrumentation(statements::counter(tally));
+                Ok(conn)
+            }
+            .boxed()
+        });
+        let manager = AsyncDieselConnectionManager::new_with_config(url, config);
         let pool = Pool::builder(manager)
             .max_size(max_size)
             .runtime(deadpool::Runtime::Tokio1)
@@ -128,7 +154,12 @@ impl Database {
             .create_timeout(Some(wait_timeout))
             .build()
             .map_err(|e| InfraError::new(format!("cannot build the connection pool: {e}")))?;
-        Ok(Self { pool })
+        Ok(Self { pool, statements })
+    }
+
+    /// The statements sent through this pool.
+    pub fn statements(&self) -> &StatementTally {
+        &self.statements
     }
 
     /// The pool's connections now: open, idle, the most it may open, and requests waiting for

@@ -54,6 +54,7 @@ type DeliveryRow = (
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
 );
+type PickupRow = (i64, i64, DateTime<Utc>, DateTime<Utc>);
 
 /// The columns of [`Head`].
 macro_rules! head_columns {
@@ -89,53 +90,69 @@ fn item(i: &ItemRow) -> OrderItem {
     }
 }
 
+type DetailRow = (i64, Option<ItemRow>, Option<DeliveryRow>, Option<PickupRow>);
+
+/// The lines and fulfilment details of orders `ids`.
+async fn lines_and_details(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> QueryResult<Vec<DetailRow>> {
+    // Lines and fulfilment details (at most one delivery and one pickup row per order) in one
+    // read: a row per line, with its order's details beside it.
+    orders::table
+        .left_join(order_items::table)
+        .left_join(odd::table.on(odd::order_id.eq(orders::id)))
+        .left_join(opd::table.on(opd::order_id.eq(orders::id)))
+        .filter(orders::id.eq_any(ids))
+        .order(order_items::id.asc())
+        .select((
+            orders::id,
+            (
+                order_items::order_id,
+                order_items::id,
+                order_items::product_id,
+                order_items::name,
+                order_items::sku,
+                order_items::unit_price,
+                order_items::quantity,
+                order_items::picked_status,
+                (
+                    order_items::picked_by,
+                    order_items::picked_at,
+                    order_items::removed_at,
+                ),
+            )
+                .nullable(),
+            (
+                odd::order_id,
+                odd::delivery_slot_id,
+                odd::address,
+                odd::slot_start,
+                odd::slot_end,
+            )
+                .nullable(),
+            (
+                opd::order_id,
+                opd::branch_id,
+                opd::pickup_window_start,
+                opd::pickup_window_end,
+            )
+                .nullable(),
+        ))
+        .load(conn)
+        .await
+}
+
 /// The orders of `heads` with their items and fulfilment details, in the heads' order.
 pub(crate) async fn assemble(
     conn: &mut AsyncPgConnection,
     heads: Vec<Head>,
 ) -> QueryResult<Vec<Order>> {
     let ids: Vec<i64> = heads.iter().map(|h| h.0).collect();
-    let items: Vec<ItemRow> = order_items::table
-        .filter(order_items::order_id.eq_any(&ids))
-        .order(order_items::id.asc())
-        .select((
-            order_items::order_id,
-            order_items::id,
-            order_items::product_id,
-            order_items::name,
-            order_items::sku,
-            order_items::unit_price,
-            order_items::quantity,
-            order_items::picked_status,
-            (
-                order_items::picked_by,
-                order_items::picked_at,
-                order_items::removed_at,
-            ),
-        ))
-        .load(conn)
-        .await?;
-    let deliveries: Vec<DeliveryRow> = odd::table
-        .filter(odd::order_id.eq_any(&ids))
-        .select((
-            odd::order_id,
-            odd::delivery_slot_id,
-            odd::address,
-            odd::slot_start,
-            odd::slot_end,
-        ))
-        .load(conn)
-        .await?;
-    let pickups: Vec<(i64, i64, DateTime<Utc>, DateTime<Utc>)> = opd::table
-        .filter(opd::order_id.eq_any(&ids))
-        .select((
-            opd::order_id,
-            opd::branch_id,
-            opd::pickup_window_start,
-            opd::pickup_window_end,
-        ))
-        .load(conn)
-        .await?;
+    let rows = lines_and_details(conn, &ids).await?;
+    let items: Vec<&ItemRow> = rows.iter().filter_map(|r| r.1.as_ref()).collect();
+    let deliveries: Vec<&DeliveryRow> = rows.iter().filter_map(|r| r.2.as_ref()).collect();
+    let pickups: Vec<&PickupRow> = rows.iter().filter_map(|r| r.3.as_ref()).collect();
     Ok(heads
         .into_iter()
         .map(|h| Order {
@@ -149,7 +166,11 @@ pub(crate) async fn assemble(
             delivery_fee: to_money(&h.7),
             total_amount: to_money(&h.8),
             created_at: h.9,
-            items: items.iter().filter(|i| i.0 == h.0).map(item).collect(),
+            items: items
+                .iter()
+                .filter(|i| i.0 == h.0)
+                .map(|i| item(i))
+                .collect(),
             delivery: deliveries
                 .iter()
                 .find(|d| d.0 == h.0)

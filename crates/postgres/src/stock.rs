@@ -63,15 +63,15 @@ pub(crate) async fn read(
     levels(conn, branch, products, false).await
 }
 
-/// Writes the new figures of locked rows (one `UPDATE … FROM unnest(…)`) and their audit
-/// entries (one `INSERT`).
+/// Writes the new figures of locked rows (one `UPDATE … FROM unnest(…)`) and the audit
+/// entries (one `INSERT`: the moves' own, and any other entry of the caller's transaction).
 pub(crate) async fn apply(
     conn: &mut AsyncPgConnection,
     moves: &[StockMove],
     audit: &[AuditEntry],
 ) -> QueryResult<()> {
     if moves.is_empty() {
-        return Ok(());
+        return audit::insert_all(conn, audit).await;
     }
     let ids: Vec<i64> = moves.iter().map(|m| m.row_id).collect();
     let figures: Vec<i32> = moves.iter().map(|m| m.after).collect();

@@ -5,6 +5,7 @@
 use bigdecimal::BigDecimal;
 use chrono::NaiveTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Numeric, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use mami_domain::checkout::{
     BranchFact, CheckoutFacts, CheckoutRequest, LineFact, PaymentChoice, SlotFact, TokenFact,
@@ -13,7 +14,7 @@ use mami_domain::identity::UserId;
 use mami_domain::orders::Fulfillment;
 
 use crate::money::to_money;
-use crate::schema::{branches, cart_items, carts, delivery_slots, payment_tokens, products};
+use crate::schema::{branches, carts, delivery_slots, payment_tokens};
 use crate::stock;
 
 /// What the facts are read for.
@@ -26,47 +27,68 @@ pub(super) enum Purpose {
     Order(PaymentChoice),
 }
 
-/// The caller's cart id (locked for an order), if the cart is theirs.
-async fn cart_id(
+/// One row of [`CART_LINES`]: one line of the cart (all `NULL` for an empty cart).
+#[derive(QueryableByName)]
+struct CartLineRow {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    product_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    quantity: Option<i32>,
+    #[diesel(sql_type = Nullable<Numeric>)]
+    unit_price: Option<BigDecimal>,
+    #[diesel(sql_type = Nullable<Text>)]
+    name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    sku: Option<String>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    active: Option<bool>,
+}
+
+/// Cart `$1` if it is user `$2`'s, with its lines and their products by product id.
+const CART_LINES: &str = "SELECT ci.product_id, ci.quantity, ci.unit_price, p.name, \
+     p.sku, p.is_active AS active FROM carts c \
+     LEFT JOIN cart_items ci ON ci.cart_id = c.id LEFT JOIN products p ON p.id = ci.product_id \
+     WHERE c.id = $1 AND c.user_id = $2 ORDER BY ci.product_id";
+
+/// The caller's cart's lines, if the cart is theirs: one statement, or two for an order,
+/// which locks the cart row first so that the lines it reads are the ones the lock protects.
+async fn cart_lines(
     conn: &mut AsyncPgConnection,
     request: &CheckoutRequest,
     lock: bool,
-) -> QueryResult<Option<i64>> {
-    let query = carts::table
-        .filter(carts::id.eq(request.cart_id))
-        .filter(carts::user_id.eq(request.user.0))
-        .select(carts::id);
+) -> QueryResult<Option<Vec<LineFact>>> {
     if lock {
-        query.for_update().first(conn).await.optional()
-    } else {
-        query.first(conn).await.optional()
+        let locked: Option<i64> = carts::table
+            .filter(carts::id.eq(request.cart_id))
+            .filter(carts::user_id.eq(request.user.0))
+            .select(carts::id)
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?;
+        if locked.is_none() {
+            return Ok(None);
+        }
     }
-}
-
-async fn lines(conn: &mut AsyncPgConnection, cart_id: i64) -> QueryResult<Vec<LineFact>> {
-    let rows: Vec<(i64, i32, BigDecimal, String, String, bool)> = cart_items::table
-        .inner_join(products::table)
-        .filter(cart_items::cart_id.eq(cart_id))
-        .order(cart_items::product_id.asc())
-        .select((
-            cart_items::product_id,
-            cart_items::quantity,
-            cart_items::unit_price,
-            products::name,
-            products::sku,
-            products::is_active,
-        ))
+    let rows: Vec<CartLineRow> = diesel::sql_query(CART_LINES)
+        .bind::<BigInt, _>(request.cart_id)
+        .bind::<BigInt, _>(request.user.0)
         .load(conn)
         .await?;
-    let line = |(product_id, quantity, price, name, sku, active)| LineFact {
-        product_id,
-        quantity,
-        unit_price: to_money(&price),
-        name,
-        sku,
-        active,
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let line = |r: CartLineRow| {
+        Some(LineFact {
+            product_id: r.product_id?,
+            quantity: r.quantity?,
+            unit_price: to_money(&r.unit_price?),
+            name: r.name?,
+            sku: r.sku?,
+            active: r.active?,
+        })
     };
-    Ok(rows.into_iter().map(line).collect())
+    Ok(Some(rows.into_iter().filter_map(line).collect()))
 }
 
 async fn slot(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<SlotFact>> {
@@ -117,32 +139,18 @@ fn token_fact((id, provider_token, active, is_default): TokenRow) -> TokenFact {
     }
 }
 
-/// The user's saved card `id` (active or not), if it is theirs.
-async fn token(
-    conn: &mut AsyncPgConnection,
-    user: UserId,
-    id: i64,
-) -> QueryResult<Option<TokenFact>> {
-    let row: Option<TokenRow> = payment_tokens::table
-        .filter(payment_tokens::id.eq(id))
-        .filter(payment_tokens::user_id.eq(user.0))
-        .select(TOKEN_COLUMNS)
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(row.map(token_fact))
-}
-
-/// The user's active cards by id; locked when the default is about to change, so that two
-/// changes of the default serialise instead of colliding on the one-default index.
+/// The user's saved card `id` (active or not, if it is theirs) and their active cards by id,
+/// in one read; locked when the default is about to change, so that two changes of the
+/// default serialise instead of colliding on the one-default index.
 async fn cards(
     conn: &mut AsyncPgConnection,
     user: UserId,
+    id: i64,
     lock: bool,
-) -> QueryResult<Vec<TokenFact>> {
+) -> QueryResult<(Option<TokenFact>, Vec<TokenFact>)> {
     let query = payment_tokens::table
         .filter(payment_tokens::user_id.eq(user.0))
-        .filter(payment_tokens::is_active.eq(true))
+        .filter(payment_tokens::is_active.or(payment_tokens::id.eq(id)))
         .order(payment_tokens::id.asc())
         .select(TOKEN_COLUMNS);
     let rows: Vec<TokenRow> = if lock {
@@ -150,7 +158,9 @@ async fn cards(
     } else {
         query.load(conn).await?
     };
-    Ok(rows.into_iter().map(token_fact).collect())
+    let facts: Vec<TokenFact> = rows.into_iter().map(token_fact).collect();
+    let requested = facts.iter().find(|t| t.id == id).cloned();
+    Ok((requested, facts.into_iter().filter(|t| t.active).collect()))
 }
 
 /// Reads the facts of `request` fulfilled by `branch`.
@@ -167,17 +177,19 @@ pub(super) async fn load(
         .first(conn)
         .await
         .optional()?;
-    let cart = match cart_id(conn, request, lock).await? {
-        Some(id) => Some(lines(conn, id).await?),
-        None => None,
-    };
+    let cart = cart_lines(conn, request, lock).await?;
     let (mut slot_fact, mut token_fact, mut card_facts) = (None, None, Vec::new());
     if let Purpose::Order(payment) = purpose {
         if let (Fulfillment::Delivery, Some(id)) = (request.fulfillment, request.delivery_slot_id) {
             slot_fact = slot(conn, id).await?;
         }
-        token_fact = token(conn, request.user, payment.token_id).await?;
-        card_facts = cards(conn, request.user, payment.save_as_default).await?;
+        (token_fact, card_facts) = cards(
+            conn,
+            request.user,
+            payment.token_id,
+            payment.save_as_default,
+        )
+        .await?;
     }
     let products: Vec<i64> = cart.iter().flatten().map(|l| l.product_id).collect();
     let stock = if lock {

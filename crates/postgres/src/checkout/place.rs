@@ -16,7 +16,7 @@ use crate::schema::{
     order_delivery_details as odd, order_items, order_pickup_details as opd, orders,
     payment_tokens as pt, payments,
 };
-use crate::{audit, stock};
+use crate::stock;
 
 /// `ORD-<date>-<8 random hex digits>`: unique enough for the unique index to be a formality.
 fn order_number(now: DateTime<Utc>) -> String {
@@ -157,7 +157,11 @@ pub(super) async fn place(
     let order_id = insert_order(conn, user, &plan, &number).await?;
     insert_items(conn, order_id, &plan.items).await?;
     insert_details(conn, order_id, &plan.details).await?;
-    stock::apply(conn, &plan.stock, &plan.stock_audit(ctx, order_id)).await?;
+    // The stock's, the order's and the card's audit rows: one statement.
+    let mut audits = plan.stock_audit(ctx, order_id);
+    audits.push(plan.audit(ctx, order_id, &number));
+    audits.extend(plan.card_audit(ctx, order_id));
+    stock::apply(conn, &plan.stock, &audits).await?;
     let provider_key = PendingOrder::provider_key(order_id);
     diesel::insert_into(payments::table)
         .values((
@@ -172,8 +176,6 @@ pub(super) async fn place(
     if let Some(new) = plan.new_default {
         set_default(conn, user, new, now).await?;
     }
-    audit::insert(conn, &plan.audit(ctx, order_id, &number), None).await?;
-    audit::insert_all(conn, &plan.card_audit(ctx, order_id)).await?;
     Ok(PendingOrder {
         order_id,
         order_number: number,
