@@ -297,7 +297,8 @@ async fn every_route_answers_each_role_as_the_table_says() -> anyhow::Result<()>
     let roles: Vec<Option<Role>> = Role::ALL.into_iter().map(Some).chain([None]).collect();
     for (method, path, access) in ROUTES {
         for role in &roles {
-            // A fresh session per request: some routes (logout) end the session they are called with.
+            // A fresh session per request: some routes (logout) end the session they are
+            // called with.
             let token = match role {
                 Some(r) => Some(app.token(*r).await?),
                 None => None,

@@ -29,7 +29,8 @@ async fn constraints_refuse_invalid_rows() -> anyhow::Result<()> {
     for sql in [
         "INSERT INTO branches (id, name, address) VALUES (1, 'Warehouse', 'Somewhere 1')",
         "INSERT INTO categories (id, name) VALUES (1, 'Dairy')",
-        "INSERT INTO products (id, name, sku, category_id, price) VALUES (1, 'Milk', 'MLK-1', 1, 6.90)",
+        "INSERT INTO products (id, name, sku, category_id, price) \
+         VALUES (1, 'Milk', 'MLK-1', 1, 6.90)",
         "INSERT INTO inventory (product_id, branch_id, available_quantity) VALUES (1, 1, 5)",
         "INSERT INTO users (id, email, full_name, password_hash) VALUES (1, 'a@b.co', 'A B', 'x')",
     ] {
@@ -107,10 +108,29 @@ async fn constraints_refuse_invalid_rows() -> anyhow::Result<()> {
         .await,
         "one line per product"
     );
-    assert!(fails(&mut c, "INSERT INTO delivery_slots (branch_id, day_of_week, start_time, end_time) VALUES (1, 1, '06:30', '08:00')").await, "exact two-hour slot");
-    assert!(fails(&mut c, "INSERT INTO delivery_slots (branch_id, day_of_week, start_time, end_time) VALUES (1, 7, '08:00', '10:00')").await, "weekday 0..6");
-    assert!(fails(&mut c, "INSERT INTO delivery_slots (branch_id, day_of_week, start_time, end_time) VALUES (1, 1, '21:00', '23:00')").await, "window ends by 22:00");
-    diesel::sql_query("INSERT INTO delivery_slots (branch_id, day_of_week, start_time, end_time) VALUES (1, 1, '06:00', '08:00')").execute(&mut c).await?;
-    assert!(fails(&mut c, "INSERT INTO global_settings (id, delivery_min, delivery_fee, free_threshold) VALUES (2, 1, 1, 1)").await, "one settings row");
+    let slot = |values: &str| {
+        format!(
+            "INSERT INTO delivery_slots (branch_id, day_of_week, start_time, end_time) \
+             VALUES {values}"
+        )
+    };
+    assert!(
+        fails(&mut c, &slot("(1, 1, '06:30', '08:00')")).await,
+        "exact two-hour slot"
+    );
+    assert!(
+        fails(&mut c, &slot("(1, 7, '08:00', '10:00')")).await,
+        "weekday 0..6"
+    );
+    assert!(
+        fails(&mut c, &slot("(1, 1, '21:00', '23:00')")).await,
+        "window ends by 22:00"
+    );
+    diesel::sql_query(slot("(1, 1, '06:00', '08:00')"))
+        .execute(&mut c)
+        .await?;
+    let settings = "INSERT INTO global_settings (id, delivery_min, delivery_fee, free_threshold) \
+                    VALUES (2, 1, 1, 1)";
+    assert!(fails(&mut c, settings).await, "one settings row");
     Ok(())
 }
