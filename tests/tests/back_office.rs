@@ -166,17 +166,10 @@ async fn a_managers_day_is_fully_audited() -> R {
     );
 
     // Add a slot.
+    let friday =
+        json!({"branch_id": 2, "day_of_week": 5, "start_time": "06:00", "end_time": "08:00"});
     let (s, b) = m
-        .call(
-            "POST",
-            "/api/v1/admin/delivery-slots",
-            Some(json!({
-                "branch_id": 2,
-                "day_of_week": 5,
-                "start_time": "06:00",
-                "end_time": "08:00",
-            })),
-        )
+        .call("POST", "/api/v1/admin/delivery-slots", Some(friday.clone()))
         .await?;
     assert_eq!(s, 201, "{b}");
     let slot = b["data"]["id"].as_i64().unwrap_or_default();
@@ -184,16 +177,7 @@ async fn a_managers_day_is_fully_audited() -> R {
     let row = m.audit("delivery_slot", slot, "CREATE").await?;
     assert_eq!(row["new_value"]["day_of_week"], 5);
     let (s, b) = m
-        .call(
-            "POST",
-            "/api/v1/admin/delivery-slots",
-            Some(json!({
-                "branch_id": 2,
-                "day_of_week": 5,
-                "start_time": "06:00",
-                "end_time": "08:00",
-            })),
-        )
+        .call("POST", "/api/v1/admin/delivery-slots", Some(friday))
         .await?;
     assert_eq!((s, error_code(s, &b).as_str()), (409, "DUPLICATE_SLOT"));
     let (s, _) = m
