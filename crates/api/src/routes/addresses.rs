@@ -81,7 +81,7 @@ pub struct AddressChangeBody {
 
 /// The caller's addresses: the default first, then the newest first.
 #[utoipa::path(tag = "me", security(("bearer" = [])), responses(
-    (status = 200, body = inline(Data<Vec<AddressDto>>)), (status = 401, body = ErrorEnvelope)))]
+    (status = 200, body = inline(Data<Vec<AddressDto>>))))]
 #[get("/addresses")]
 pub async fn list_addresses(
     state: web::Data<AppState>,
@@ -101,8 +101,7 @@ pub async fn list_addresses(
 /// Adds an address (audited `address/CREATE`).
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = NewAddressBody, responses(
     (status = 201, body = inline(Data<AddressDto>)),
-    (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR (every broken field)"),
-    (status = 401, body = ErrorEnvelope)))]
+    (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR (every broken field)")))]
 #[post("/addresses")]
 pub async fn create_address(
     state: web::Data<AppState>,
@@ -134,7 +133,6 @@ pub async fn create_address(
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = AddressChangeBody,
     responses((status = 200, body = inline(Data<AddressDto>)),
     (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR"),
-    (status = 401, body = ErrorEnvelope),
     (status = 404, body = ErrorEnvelope, description = "ADDRESS_NOT_FOUND")))]
 #[put("/addresses/{address_id}")]
 pub async fn update_address(
@@ -166,7 +164,6 @@ pub async fn update_address(
 /// Deletes an address (audited `address/DELETE`); deleting the default leaves none.
 #[utoipa::path(tag = "me", security(("bearer" = [])), responses(
     (status = 200, body = inline(Data<MessageDto>)),
-    (status = 401, body = ErrorEnvelope),
     (status = 404, body = ErrorEnvelope, description = "ADDRESS_NOT_FOUND")))]
 #[delete("/addresses/{address_id}")]
 pub async fn delete_address(
@@ -187,7 +184,6 @@ pub async fn delete_address(
 /// Makes an address the default (audited `address/SET_DEFAULT`); idempotent. No body needed.
 #[utoipa::path(tag = "me", security(("bearer" = [])), responses(
     (status = 200, body = inline(Data<AddressDto>)),
-    (status = 401, body = ErrorEnvelope),
     (status = 404, body = ErrorEnvelope, description = "ADDRESS_NOT_FOUND")))]
 #[patch("/addresses/{address_id}/default")]
 pub async fn set_default_address(

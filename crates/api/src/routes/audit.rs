@@ -109,7 +109,7 @@ pub fn parse_instant(raw: &str, end_of_day: bool) -> Option<DateTime<Utc>> {
     (status = 400, body = ErrorEnvelope,
     description = "BAD_REQUEST (dates, paging), \
         VALIDATION_ERROR (unknown or malformed parameters)"),
-    (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+    (status = 403, body = ErrorEnvelope)))]
 #[get("/audit")]
 pub async fn list_audit(
     state: web::Data<AppState>,

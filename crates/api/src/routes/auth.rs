@@ -228,7 +228,7 @@ pub async fn refresh(
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
-    responses((status = 200, body = inline(Data<MessageDto>)), (status = 401, body = ErrorEnvelope))
+    responses((status = 200, body = inline(Data<MessageDto>)))
 )]
 #[post("/logout")]
 pub async fn logout(
@@ -249,7 +249,7 @@ pub async fn logout(
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
-    responses((status = 200, body = inline(Data<UserDto>)), (status = 401, body = ErrorEnvelope))
+    responses((status = 200, body = inline(Data<UserDto>)))
 )]
 #[get("/me")]
 pub async fn get_me(req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -271,7 +271,6 @@ pub async fn get_me(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     responses(
         (status = 200, body = inline(Data<MessageDto>)),
         (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, INVALID_CREDENTIALS"),
-        (status = 401, body = ErrorEnvelope),
         (status = 503, body = ErrorEnvelope,
             description = "SERVICE_UNAVAILABLE with Retry-After: every password-hashing lane busy")
     )

@@ -73,7 +73,7 @@ pub struct CartItemBody {
 
 /// The caller's cart (created on first access).
 #[utoipa::path(tag = "cart", security(("bearer" = [])), responses((status = 200,
-    body = inline(Data<CartDto>)), (status = 401, body = ErrorEnvelope)))]
+    body = inline(Data<CartDto>))))]
 #[get("")]
 pub async fn get_cart(
     state: web::Data<AppState>,

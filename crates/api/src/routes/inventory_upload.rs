@@ -212,7 +212,6 @@ fn decode(file: &[u8]) -> Result<(Columns, Vec<RawRow>), UploadError> {
         (status = 400, body = ErrorEnvelope,
             description = "NO_FILE (no `file` field), INVALID_CSV (no usable header, \
                 too many rows), BAD_REQUEST (unreadable form)"),
-        (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope),
         (status = 413, body = ErrorEnvelope, description = "HTTP_413: the file is over 2 MiB")))]
 #[post("/inventory/bulk")]

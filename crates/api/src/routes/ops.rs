@@ -200,7 +200,7 @@ impl OpsOrdersQuery {
     responses(
         (status = 200, description = "`{data: [OpsOrder], meta: {total, limit, offset}}`"),
         (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR"),
-        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+        (status = 403, body = ErrorEnvelope)))]
 #[get("/orders")]
 pub async fn list_orders(
     state: web::Data<AppState>,
@@ -221,7 +221,7 @@ pub async fn list_orders(
 #[utoipa::path(tag = "ops", security(("bearer" = [])),
     responses(
         (status = 200, body = inline(Data<OpsOrderDto>)),
-        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope, description = "NOT_FOUND: no such order, or \
             never paid (authorization unknown or declined)")))]
 #[get("/orders/{order_id}")]
@@ -250,7 +250,6 @@ pub struct StatusBody {
     responses(
         (status = 200, body = inline(Data<OpsOrderDto>)),
         (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR"),
-        (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope, description = "AUTHORIZATION_ERROR (an EMPLOYEE \
             canceling)"),
         (status = 404, body = ErrorEnvelope, description = "NOT_FOUND"),
@@ -288,7 +287,7 @@ pub struct PickBody {
     responses(
         (status = 200, body = inline(Data<OpsOrderDto>)),
         (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR"),
-        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope, description = "NOT_FOUND (order or item)"),
         (status = 409, body = ErrorEnvelope, description = "INVALID_STATUS (the order is not \
             being picked), ITEM_REMOVED")))]
@@ -331,7 +330,7 @@ pub struct DamageReportedDto {
     responses(
         (status = 201, body = inline(Data<DamageReportedDto>)),
         (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR"),
-        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope, description = "NOT_FOUND (order or item)")))]
 #[post(
     "/orders/{order_id}/items/{item_id}/report-damage",
@@ -375,7 +374,7 @@ pub struct BatchDto {
     responses(
         (status = 201, body = inline(Data<BatchDto>)),
         (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR"),
-        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope, description = "NOT_FOUND (`details.order_ids`)"),
         (status = 409, body = ErrorEnvelope, description = "INVALID_STATUS: delivered or \
             canceled orders (`details.order_ids`)")))]
@@ -432,7 +431,7 @@ pub struct PerformanceDto {
 #[utoipa::path(tag = "ops", security(("bearer" = [])),
     responses(
         (status = 200, body = inline(Data<PerformanceDto>)),
-        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+        (status = 403, body = ErrorEnvelope)))]
 #[get("/performance", wrap = "from_fn(require_roles(BACK_OFFICE))")]
 pub async fn performance(
     state: web::Data<AppState>,
@@ -492,7 +491,7 @@ impl From<Alert> for AlertDto {
 #[utoipa::path(tag = "ops", security(("bearer" = [])),
     responses(
         (status = 200, body = inline(Data<Vec<AlertDto>>)),
-        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+        (status = 403, body = ErrorEnvelope)))]
 #[get("/alerts")]
 pub async fn alerts(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let list = state.fulfilment.alerts(Utc::now()).await?;

@@ -64,7 +64,6 @@ pub struct PhoneBody {
 /// The caller's profile.
 #[utoipa::path(tag = "me", security(("bearer" = [])), responses(
     (status = 200, body = inline(Data<ProfileDto>)),
-    (status = 401, body = ErrorEnvelope),
     (status = 404, body = ErrorEnvelope, description = "USER_NOT_FOUND")))]
 #[get("")]
 pub async fn get_profile(
@@ -84,7 +83,6 @@ pub async fn get_profile(
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = ProfileBody, responses(
     (status = 200, body = inline(Data<ProfileDto>)),
     (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR"),
-    (status = 401, body = ErrorEnvelope),
     (status = 404, body = ErrorEnvelope, description = "USER_NOT_FOUND")))]
 #[patch("")]
 pub async fn update_profile(
@@ -117,7 +115,6 @@ pub async fn update_profile(
 #[utoipa::path(tag = "me", security(("bearer" = [])), request_body = PhoneBody, responses(
     (status = 200, body = inline(Data<ProfileDto>)),
     (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR"),
-    (status = 401, body = ErrorEnvelope),
     (status = 404, body = ErrorEnvelope, description = "USER_NOT_FOUND")))]
 #[patch("/phone")]
 pub async fn update_phone(

@@ -161,8 +161,7 @@ async fn create(
         (status = 201, body = inline(Data<StockRequestDto>)),
         (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, BAD_REQUEST (null)"),
         (status = 404, body = ErrorEnvelope,
-            description = "NOT_FOUND: Inventory row not found for branch/product"),
-        (status = 415, body = ErrorEnvelope)))]
+            description = "NOT_FOUND: Inventory row not found for branch/product")))]
 #[post("")]
 pub async fn create_stock_request(
     state: web::Data<AppState>,
@@ -178,8 +177,7 @@ pub async fn create_stock_request(
         (status = 201, body = inline(Data<StockRequestDto>)),
         (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR"),
         (status = 404, body = ErrorEnvelope,
-            description = "NOT_FOUND: Inventory row not found for branch/product"),
-        (status = 415, body = ErrorEnvelope)))]
+            description = "NOT_FOUND: Inventory row not found for branch/product")))]
 #[post("/stock-requests")]
 pub async fn create_ops_stock_request(
     state: web::Data<AppState>,
@@ -308,8 +306,7 @@ pub struct ResolveBody {
         description = "INVALID_QUANTITY, INVALID_REJECTION, VALIDATION_ERROR, BAD_REQUEST"),
     (status = 404, body = ErrorEnvelope,
         description = "NOT_FOUND: the request, or the inventory row at approval"),
-    (status = 409, body = ErrorEnvelope, description = "INVALID_STATUS: already reviewed"),
-    (status = 415, body = ErrorEnvelope)))]
+    (status = 409, body = ErrorEnvelope, description = "INVALID_STATUS: already reviewed")))]
 #[patch("/{id}/resolve")]
 pub async fn resolve_stock_request(
     state: web::Data<AppState>,
@@ -399,8 +396,7 @@ fn bulk_items(items: Vec<BulkReviewItemBody>) -> Result<Vec<BulkItem>, ApiError>
 /// order (partial success).
 #[utoipa::path(tag = "stock requests", security(("bearer" = [])), request_body = BulkReviewBody,
     responses((status = 200, body = inline(Data<BulkReviewDto>)),
-    (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, BAD_REQUEST"),
-    (status = 415, body = ErrorEnvelope)))]
+    (status = 400, body = ErrorEnvelope, description = "VALIDATION_ERROR, BAD_REQUEST")))]
 #[patch("/bulk-review")]
 pub async fn bulk_review_stock_requests(
     state: web::Data<AppState>,

@@ -68,7 +68,7 @@ pub struct NotificationsDto {
 
 /// The caller's notifications (none are produced yet).
 #[utoipa::path(tag = "store", security(("bearer" = [])), responses((status = 200,
-    body = inline(Data<NotificationsDto>)), (status = 401, body = ErrorEnvelope)))]
+    body = inline(Data<NotificationsDto>))))]
 #[get("/notifications")]
 pub async fn notifications(_auth: Authenticated) -> HttpResponse {
     ok(NotificationsDto {
@@ -90,7 +90,7 @@ pub struct WishlistDto {
 
 /// The caller's wishlist, newest first.
 #[utoipa::path(tag = "store", security(("bearer" = [])), responses((status = 200,
-    body = inline(Data<WishlistDto>)), (status = 401, body = ErrorEnvelope)))]
+    body = inline(Data<WishlistDto>))))]
 #[get("/wishlist")]
 pub async fn list_wishlist(
     state: web::Data<AppState>,
