@@ -7,11 +7,13 @@
 #
 # Options: --duration S, --clients N, --rounds R, --products N (extra products to seed),
 # --processes P (API processes on one database; the clients are split between them),
-# --capture (re-capture the SQL first), --no-build. See bench/README.md.
+# --workloads 'catalog search cart purchase burst' (a subset, in that order), --capture
+# (re-capture the SQL first), --no-build. See bench/README.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 duration=20 clients=16 rounds=2 products=1000 processes=1 capture=0 smoke=0 no_build=0
+workloads=(catalog search cart purchase burst)
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 duration=2 rounds=1 ;;
@@ -21,9 +23,11 @@ while [ $# -gt 0 ]; do
     --products) products="$2"; shift ;;
     --processes) processes="$2"; shift ;;
     --capture) capture=1 ;;
+    --workloads) read -ra workloads <<<"$2"; shift ;;
     --no-build) no_build=1 ;;
     *) echo "usage: bench/run.sh [--smoke] [--duration S] [--clients N] [--rounds R]" \
-         "[--products N] [--processes P] [--capture] [--no-build]" >&2; exit 2 ;;
+         "[--products N] [--processes P] [--workloads 'W …'] [--capture] [--no-build]" >&2
+       exit 2 ;;
   esac
   shift
 done
@@ -103,7 +107,6 @@ pg_run() {
 }
 
 export PGPASSWORD=mami LUA_PATH="$root/bench/wrk/?.lua;;"
-workloads=(catalog search cart purchase burst)
 for r in $(seq "$rounds"); do
   for w in "${workloads[@]}"; do
     state=empty; [ "$w" = cart ] && state=cart
