@@ -77,11 +77,12 @@ wait_http() {
   say "nothing answers $url"; return 1
 }
 
-# Starts mami-paysim on a free port; sets PAYMENT_PROVIDER_URL.
+# Starts mami-paysim on a free port; sets PAYMENT_PROVIDER_URL and paysim_pid.
 start_paysim() {
   local port; port="$(free_port)"
   "$target/mami-paysim" --bind "127.0.0.1:$port" >"$work/paysim.log" 2>&1 &
-  pids+=($!)
+  paysim_pid=$!
+  pids+=("$paysim_pid")
   export PAYMENT_PROVIDER_URL="http://127.0.0.1:$port"
   sleep 0.3
 }
@@ -155,4 +156,36 @@ DELETE FROM cart_items WHERE cart_id IN (SELECT cart_id FROM bench_customers);
 $fill
 SELECT min(id) FROM delivery_slots WHERE branch_id = 1 AND is_active;
 SQL
+}
+
+# CPU time in clock ticks (USER_HZ: `getconf CLK_TCK` a second). busy_ticks: the whole
+# machine's, all but idle and iowait (guest time is already inside user and nice).
+busy_ticks() {
+  local _cpu user nice system _idle _iowait irq softirq steal _rest
+  read -r _cpu user nice system _idle _iowait irq softirq steal _rest </proc/stat
+  echo $((user + nice + system + irq + softirq + steal))
+}
+
+# proc_ticks PID…: user + system time of these processes (fields 14 and 15 of /proc/PID/stat,
+# counted after the command name, which may hold spaces); a process that is gone counts 0.
+proc_ticks() {
+  local p stat f sum=0
+  for p in "$@"; do
+    stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
+    read -ra f <<<"${stat##*) }"
+    sum=$((sum + f[11] + f[12]))
+  done
+  echo "$sum"
+}
+
+# pg_ticks: the bench cluster's CPU time so far: the postmaster's own, its live children's
+# (backends, background processes) and, through its cutime and cstime (fields 16 and 17), that
+# of every child it has reaped, so that backends which come and go with connections count too.
+pg_ticks() {
+  local pm stat f kids
+  pm="$(head -1 "$MAMI_PG_DIR/data/postmaster.pid")"
+  stat="$(cat "/proc/$pm/stat")"
+  read -ra f <<<"${stat##*) }"
+  read -ra kids < <(pgrep -P "$pm" | paste -sd' ')
+  echo $((f[13] + f[14] + $(proc_ticks "$pm" "${kids[@]}")))
 }

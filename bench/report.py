@@ -1,9 +1,11 @@
 """Figures of bench/run.sh.
 
   report.py pglog WORK PGBENCH_OUT     JSON fields of one pgbench run (rate, p50, p99)
+  report.py cpu HZ BEFORE AFTER TIME…  the "cpu" JSON field of one run: where the CPU went
   report.py table RESULTS STATEMENTS BURST MEMORY SETTINGS
-                                       the table (Markdown) beside the issue-12 targets
-  report.py check RESULTS              exit 1 unless every run did work without errors
+                                       the tables (Markdown) beside the issue-12 targets
+  report.py check RESULTS              exit 1 unless every run did work without errors and
+                                       recorded its CPU
 """
 import glob
 import json
@@ -33,6 +35,21 @@ def pglog(work, out):
             f'"p99_ms": {pct(lat, 99):.3f}, "bad_status": {int(failed.group(1)) if failed else 0}')
 
 
+def cpu(hz, before, after, *times):
+    """BEFORE and AFTER are run.sh snapshots (wall clock, then the ticks, HZ a second, of the
+    machine's busy time, the API processes, paysim and the PostgreSQL cluster); each TIME file
+    is one load generator's `/usr/bin/time -f '%U %S'` (its last line: a failed command's
+    status comes first). rest_s, the busy time left after the generator, the API and paysim,
+    is PostgreSQL's and anything else the machine did; postgres_s is the cluster's own."""
+    b, a = ([float(x) for x in snap.split()] for snap in (before, after))
+    wall, *ticks = (y - x for x, y in zip(b, a))
+    busy, api, paysim, postgres = (t / int(hz) for t in ticks)
+    gen = sum(float(x) for t in times for x in Path(t).read_text().splitlines()[-1].split())
+    out = {"wall_s": wall, "busy_s": busy, "generator_s": gen, "api_s": api,
+           "paysim_s": paysim, "rest_s": busy - gen - api - paysim, "postgres_s": postgres}
+    return f'"cpu": {json.dumps({k: round(v, 3) for k, v in out.items()})}'
+
+
 def load(path):
     return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
 
@@ -52,12 +69,15 @@ def api_figures(runs):
     return out
 
 
+NAMES = {"catalog": "`GET /catalog/products/search?limit=20`",
+         "search": "`GET /catalog/products/search?q=milk`",
+         "cart": "`GET /cart` (2 items)",
+         "purchase": "purchase loop, 3 items (loops/s)"}
+
+
 def table(results, statements, burst, memory, settings):
     rows = load(results)
-    names = {"catalog": "`GET /catalog/products/search?limit=20`",
-             "search": "`GET /catalog/products/search?q=milk`",
-             "cart": "`GET /cart` (2 items)",
-             "purchase": "purchase loop, 3 items (loops/s)"}
+    names = NAMES
     print(f"\nSettings: {settings}\n")
     print("| workload | round | API req/s | pgbench tps | API ÷ pgbench | API p50 / p99 ms "
           "| pgbench p50 / p99 ms | p99 ÷ pgbench's | load (API run; pgbench run) |")
@@ -101,11 +121,72 @@ def table(results, statements, burst, memory, settings):
     loop = re.search(r"3-item purchase loop\*\* \| \*\*(\d+)", text)
     print(f"Statements per 3-item purchase loop: {loop.group(1) if loop else '?'} "
           "(target ≤ 60; bench/pgbench/statements.md).")
+    cpu_table(rows)
+
+
+def run_cpu(rows, w, side, r):
+    """One run's rate, the requests (loops, transactions) it did and its "cpu" field."""
+    runs = [x for x in rows if (x["workload"], x["side"], x["round"]) == (w, side, r)]
+    if not runs or "cpu" not in runs[0]:
+        return None
+    if side == "pgbench":
+        return runs[0]["tps"], runs[0]["requests"], runs[0]["cpu"]
+    unit = "loops" if "loops" in runs[0] else "requests"
+    return api_figures(runs)["rate"], sum(x[unit] for x in runs), runs[0]["cpu"]
+
+
+def cpu_table(rows):
+    if not any("cpu" in x for x in rows):
+        return
+    names = {**NAMES, "burst": "catalog list during 200 logins (login CPU included)"}
+    parts = ("generator_s", "api_s", "paysim_s", "rest_s", "postgres_s", "busy_s")
+    print("\nWhere the CPU went (µs of CPU per request; per loop or transaction for the purchase "
+          "loop and pgbench; PostgreSQL + rest = machine busy − generator − API − paysim; "
+          "the PostgreSQL processes' share of it measured alone):\n")
+    print("| workload | round | side | per s | generator | API | paysim | PostgreSQL + rest "
+          "| (PostgreSQL processes) | total | cores busy |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    pooled = {}
+    for w, name in names.items():
+        for r in sorted({x["round"] for x in rows if x["workload"] == w}):
+            for side in ("api", "pgbench"):
+                run = run_cpu(rows, w, side, r)
+                if not run:
+                    continue
+                rate, n, c = run
+                us = [f"{1e6 * c[k] / max(n, 1):,.0f}" for k in parts]
+                us[4] = f"({us[4]})"
+                print(f"| {name} | {r} | {'API (wrk)' if side == 'api' else 'pgbench'} "
+                      f"| {rate:,.0f} | {' | '.join(us)} | {c['busy_s'] / c['wall_s']:.2f} |")
+                acc = pooled.setdefault((w, side), dict.fromkeys((*parts, "n", "rate"), 0.0))
+                for k in parts:
+                    acc[k] += c[k]
+                acc["n"] += n
+                acc["rate"] += rate
+    print()
+    for w in ("catalog", "search", "cart"):
+        api, pg = pooled.get((w, "api")), pooled.get((w, "pgbench"))
+        if api and pg:
+            bound(w, api, pg)
+
+
+def bound(w, api, pg):
+    """What API ÷ pgbench could be if both sides kept the machine equally busy: pgbench's CPU per
+    transaction over the API side's CPU per request, without the API's own and with it."""
+    pg_us = 1e6 * pg["busy_s"] / pg["n"]
+    total_us = 1e6 * api["busy_s"] / api["n"]
+    without = total_us - 1e6 * api["api_s"] / api["n"]
+    print(f"{w} (rounds pooled): bound for API ÷ pgbench with a zero-cost API = pgbench's "
+          f"{pg_us:,.0f} µs per transaction ÷ the API side's {without:,.0f} µs per request "
+          f"without the API's own = {100 * pg_us / without:.0f}%; with the API's measured cost "
+          f"({total_us:,.0f} µs) {100 * pg_us / total_us:.0f}%; measured "
+          f"{100 * api['rate'] / pg['rate']:.0f}%.")
 
 
 def check(results):
     rows = load(results)
-    bad = [r for r in rows if r["requests"] == 0 or r["bad_status"] or r.get("socket_errors")]
+    bad = [r for r in rows if r["requests"] == 0 or r["bad_status"] or r.get("socket_errors")
+           or r.get("cpu", {}).get("busy_s", 0) <= 0]
     if not rows or bad:
         print(f"bench: smoke check FAILED: {bad or 'no results'}", file=sys.stderr)
         sys.exit(1)
@@ -114,5 +195,6 @@ def check(results):
 
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
-    {"pglog": lambda: print(pglog(*args)), "table": lambda: table(*args),
+    {"pglog": lambda: print(pglog(*args)), "cpu": lambda: print(cpu(*args)),
+     "table": lambda: table(*args),
      "check": lambda: check(*args)}[cmd]()

@@ -33,6 +33,8 @@ while [ $# -gt 0 ]; do
 done
 command -v wrk >/dev/null || { say "wrk is missing: sudo apt-get install -y wrk"; exit 1; }
 command -v pgbench >/dev/null || { say "pgbench is missing: sudo apt-get install -y postgresql"; exit 1; }
+[ -x /usr/bin/time ] || { say "GNU time is missing: sudo apt-get install -y time"; exit 1; }
+command -v pgrep >/dev/null || { say "pgrep is missing: sudo apt-get install -y procps"; exit 1; }
 [ "$no_build" = 1 ] || build
 if [ "$capture" = 1 ]; then BENCH_NO_BUILD=1 bash "$root/bench/capture.sh"; fi
 scripts="$root/bench/pgbench"
@@ -60,6 +62,19 @@ record() { # workload side round json-fields...
     "$w" "$side" "$r" "$(load)" "$*" >>"$results"
 }
 
+# Where the CPU goes during a run: snapshot prints the wall clock, then the ticks of the machine
+# (busy), the API processes, paysim and the cluster (lib.sh); cpu_fields turns the one taken
+# before the run, one taken now and the load generators' /usr/bin/time files into the run's
+# "cpu" JSON field.
+snapshot() {
+  echo "$(date +%s.%N) $(busy_ticks) $(proc_ticks "${api_pids[@]}") $(proc_ticks "$paysim_pid")" \
+    "$(pg_ticks)"
+}
+cpu_fields() {
+  local after; after="$(snapshot)"
+  python3 "$root/bench/report.py" cpu "$(getconf CLK_TCK)" "$1" "$after" "$work"/time-*
+}
+
 path_of() {
   case "$1" in
     catalog|burst) echo "/api/v1/catalog/products/search?limit=20" ;;
@@ -68,42 +83,53 @@ path_of() {
   esac
 }
 
-# wrk against every API process at once, the clients split between them; one JSON per process.
+# wrk against every API process at once, the clients split between them; one JSON per process,
+# each with the run's "cpu" (see cpu_fields).
 api_run() {
-  local w="$1" r="$2" slot="$3" per=$((clients / processes)) i out=() script threads
+  local w="$1" r="$2" slot="$3" per=$((clients / processes)) i out=() script threads before cpu
   if [ "$w" = purchase ]; then script=purchase.lua threads=$per; else script=read.lua threads=2; fi
   [ "$threads" -le "$per" ] || threads=$per
+  rm -f "$work"/time-*
+  before="$(snapshot)"
   for i in "${!apis[@]}"; do
     BENCH_OFFSET=$((i * per)) BENCH_PATH="$(path_of "$w")" \
-      BENCH_AUTH=$([ "$w" = cart ] && echo 1 || echo 0) BENCH_CUSTOMERS="$work/customers.txt" BENCH_PRODUCTS="$products_csv" BENCH_SLOT="$slot" \
+      BENCH_AUTH=$([ "$w" = cart ] && echo 1 || echo 0) BENCH_CUSTOMERS="$work/customers.txt" \
+      BENCH_PRODUCTS="$products_csv" BENCH_SLOT="$slot" \
+      /usr/bin/time -f '%U %S' -o "$work/time-wrk-$i" \
       wrk -t "$threads" -c "$per" -d "${duration}s" --timeout 10s -s "$root/bench/wrk/$script" \
       "${apis[$i]}" >"$work/wrk-$i.out" 2>&1 &
     out+=($!)
   done
   [ "$w" != burst ] || burst_logins
   for i in "${out[@]}"; do wait "$i"; done
+  cpu="$(cpu_fields "$before")"
   for i in "${!apis[@]}"; do
     local line; line="$(grep '^BENCH ' "$work/wrk-$i.out" | cut -c7-)" \
       || { cat "$work/wrk-$i.out" >&2; exit 1; }
-    record "$w" api "$r" "\"process\": $i, ${line:1:-1}"
+    record "$w" api "$r" "\"process\": $i, ${line:1:-1}, $cpu"
   done
 }
 
-# 200 concurrent logins (bench/burst.py) a third into the run.
+# 200 concurrent logins (bench/burst.py) a third into the run; its CPU counts as the generator's.
 burst_logins() {
   sleep "$(python3 -c "print($duration / 3)")"
-  python3 "$root/bench/burst.py" 200 "$customers" "${apis[@]}" >"$work/burst.json"
+  /usr/bin/time -f '%U %S' -o "$work/time-burst" \
+    python3 "$root/bench/burst.py" 200 "$customers" "${apis[@]}" >"$work/burst.json"
 }
 
 pg_run() {
-  local w="$1" r="$2" vars=() v
+  local w="$1" r="$2" vars=() v before cpu
   while IFS= read -r v; do vars+=(-D "$v"); done <"$scripts/$w.vars"
-  rm -f "$work"/pgb_log*
-  (cd "$work" && pgbench -n -M prepared -c "$clients" -j 2 -T "$duration" -f "$scripts/$w.pgbench" \
+  rm -f "$work"/pgb_log* "$work"/time-*
+  before="$(snapshot)"
+  (cd "$work" && /usr/bin/time -f '%U %S' -o "$work/time-pgbench" \
+    pgbench -n -M prepared -c "$clients" -j 2 -T "$duration" -f "$scripts/$w.pgbench" \
     -D ubase="$ubase" -D cbase="$cbase" -D tbase="$tbase" "${vars[@]}" -l --log-prefix=pgb_log \
     -h 127.0.0.1 -p "$MAMI_PG_PORT" -U mami "$bench_db" >"$work/pgbench.out" 2>&1) \
     || { tail -20 "$work/pgbench.out" >&2; exit 1; }
-  record "$w" pgbench "$r" "$(python3 "$root/bench/report.py" pglog "$work" "$work/pgbench.out")"
+  cpu="$(cpu_fields "$before")"
+  record "$w" pgbench "$r" \
+    "$(python3 "$root/bench/report.py" pglog "$work" "$work/pgbench.out"), $cpu"
 }
 
 export PGPASSWORD=mami LUA_PATH="$root/bench/wrk/?.lua;;"
