@@ -5,7 +5,8 @@
 //! diesel starts on a pooled connection: queries, `BEGIN`/`COMMIT`/`ROLLBACK` and the pool's
 //! own connection check. Not counted are a new connection's setup (`SET TIME ZONE`, type
 //! lookups), paid once per connection: a first loop warms the pool, and the measured loop
-//! runs one request at a time on the one connection that warmed up.
+//! runs one request at a time on the one connection that warmed up. Each of those statements
+//! must also be kept prepared by its connection (`Database::statements().is_prepared`).
 
 use mami_tests::demo::{BANANAS, MILK, TOMATOES, VISA};
 use mami_tests::reqwest::Method;
@@ -153,7 +154,26 @@ async fn a_three_item_purchase_stays_within_its_statement_budget() -> R {
         );
     }
     assert!(total <= LOOP_BUDGET, "the loop sent {total} statements");
+    for m in &measured {
+        assert_prepared(&app, m.label, &m.sql);
+    }
     Ok(())
+}
+
+/// After a warm-up, every statement of a hot request is one its connection keeps prepared:
+/// executed without a parse and describe round trip or planning from scratch (transaction
+/// control is sent as simple queries and is not prepared).
+fn assert_prepared(app: &TestApp, label: &str, sql: &[String]) {
+    let tally = app.db.statements();
+    for s in sql {
+        if matches!(s.trim(), "BEGIN" | "COMMIT" | "ROLLBACK") {
+            continue;
+        }
+        assert!(
+            tally.is_prepared(s),
+            "{label} sent a statement that is prepared afresh on every execution: {s}"
+        );
+    }
 }
 
 /// Reads: a cart and the catalog list. A read sends no transaction control, no write and
@@ -175,6 +195,7 @@ async fn reads_open_no_transaction_and_take_no_lock() -> R {
         assert_eq!(reply.status, 200, "{label}: {}", reply.body);
         println!("{label}: {sent} statements {sql:#?}");
         assert!(sent <= budget, "{label} sent {sent} statements: {sql:#?}");
+        assert_prepared(&app, label, &sql);
         for s in &sql {
             let s = s.to_uppercase();
             let writes = ["BEGIN", "INSERT", "UPDATE", "DELETE"]

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::schema::audit;
+use crate::sql::prepared_rows;
 
 /// An audit row to insert (`None` is NULL, as with one row at a time).
 #[derive(Insertable)]
@@ -43,7 +44,7 @@ fn row(entry: &AuditEntry, created_id: Option<i64>) -> NewRow<'_> {
 
 /// Inserts `entry`; `created_id` resolves [`AuditTarget::Created`].
 pub(crate) async fn insert(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     entry: &AuditEntry,
     created_id: Option<i64>,
 ) -> QueryResult<()> {
@@ -52,19 +53,21 @@ pub(crate) async fn insert(
 
 /// Inserts `entries` of existing entities with one statement, in their order.
 pub(crate) async fn insert_all(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
     entries: &[AuditEntry],
 ) -> QueryResult<()> {
     insert_rows(conn, entries.iter().map(|e| row(e, None)).collect()).await
 }
 
-async fn insert_rows(conn: &mut AsyncPgConnection, rows: Vec<NewRow<'_>>) -> QueryResult<()> {
+/// Takes the connection shared, so that a caller may send it beside other statements
+/// (pipelined, see `checkout::place`).
+async fn insert_rows(mut conn: &AsyncPgConnection, rows: Vec<NewRow<'_>>) -> QueryResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    diesel::insert_into(audit::table)
-        .values(&rows)
-        .execute(conn)
+    let count = rows.len();
+    prepared_rows(diesel::insert_into(audit::table).values(&rows), count)
+        .execute(&mut conn)
         .await
         .map(|_| ())
 }

@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::error::{FromDb, Tx};
 use crate::money::{to_decimal, to_money};
 use crate::schema::{cart_items, carts, inventory, products};
+use crate::sql::prepared;
 use crate::{Database, audit};
 
 /// One row of [`CART_ROWS`]: the cart, one of its lines (none for an empty cart) and, when a
@@ -79,12 +80,14 @@ async fn read_cart(
     product: Option<(i64, i64)>,
 ) -> QueryResult<Option<Found>> {
     let (product_id, warehouse) = product.unwrap_or((0, 0));
-    let rows: Vec<CartRow> = diesel::sql_query(CART_ROWS)
-        .bind::<BigInt, _>(user.0)
-        .bind::<BigInt, _>(product_id)
-        .bind::<BigInt, _>(warehouse)
-        .load(conn)
-        .await?;
+    let rows: Vec<CartRow> = prepared(
+        diesel::sql_query(CART_ROWS)
+            .bind::<BigInt, _>(user.0)
+            .bind::<BigInt, _>(product_id)
+            .bind::<BigInt, _>(warehouse),
+    )
+    .load(conn)
+    .await?;
     let Some(first) = <[CartRow]>::first(&rows) else {
         return Ok(None);
     };
@@ -370,23 +373,25 @@ async fn add_line(
     let existing = cart.items.iter().position(|l| l.product_id == product_id);
     let old = existing.map(|i| cart.items[i].quantity);
     let new_quantity = decide_line(facts, i64::from(old.unwrap_or(0)) + i64::from(quantity))?;
-    let item_id: i64 = diesel::insert_into(cart_items::table)
-        .values((
-            cart_items::cart_id.eq(cart.id),
-            cart_items::product_id.eq(product_id),
-            cart_items::quantity.eq(new_quantity),
-            cart_items::unit_price.eq(to_decimal(facts.price)),
-        ))
-        .on_conflict((cart_items::cart_id, cart_items::product_id))
-        .do_update()
-        .set((
-            cart_items::quantity.eq(new_quantity),
-            cart_items::unit_price.eq(to_decimal(facts.price)),
-            cart_items::updated_at.eq(Utc::now()),
-        ))
-        .returning(cart_items::id)
-        .get_result(conn)
-        .await?;
+    let item_id: i64 = prepared(
+        diesel::insert_into(cart_items::table)
+            .values((
+                cart_items::cart_id.eq(cart.id),
+                cart_items::product_id.eq(product_id),
+                cart_items::quantity.eq(new_quantity),
+                cart_items::unit_price.eq(to_decimal(facts.price)),
+            ))
+            .on_conflict((cart_items::cart_id, cart_items::product_id))
+            .do_update()
+            .set((
+                cart_items::quantity.eq(new_quantity),
+                cart_items::unit_price.eq(to_decimal(facts.price)),
+                cart_items::updated_at.eq(Utc::now()),
+            ))
+            .returning(cart_items::id),
+    )
+    .get_result(conn)
+    .await?;
     let line = |q| json!({"item_id": item_id, "product_id": product_id, "quantity": q});
     let mut entry = entry
         .with_change(old.map(line), Some(line(new_quantity)))
@@ -431,13 +436,12 @@ async fn set_line(
         .ok_or_else(item_not_found)?;
     let facts = stock_facts(conn, product_id, warehouse).await?;
     let new_quantity = decide_line(facts, i64::from(quantity))?;
-    diesel::update(cart_items::table.find(item_id))
-        .set((
-            cart_items::quantity.eq(new_quantity),
-            cart_items::updated_at.eq(Utc::now()),
-        ))
-        .execute(conn)
-        .await?;
+    prepared(diesel::update(cart_items::table.find(item_id)).set((
+        cart_items::quantity.eq(new_quantity),
+        cart_items::updated_at.eq(Utc::now()),
+    )))
+    .execute(conn)
+    .await?;
     let line = |q| json!({"item_id": item_id, "quantity": q});
     Ok(entry.with_change(Some(line(old)), Some(line(new_quantity))))
 }

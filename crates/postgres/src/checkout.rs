@@ -27,6 +27,7 @@ use crate::error::{FromDb, Tx};
 use crate::money::to_money;
 use crate::schema::sql_types::PaymentStatus;
 use crate::schema::{orders, payment_tokens, payments};
+use crate::sql::prepared;
 use crate::stock::restore_order_stock;
 use crate::{Database, audit};
 
@@ -136,18 +137,20 @@ async fn record_authorized(
     receipt: &Receipt,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::sql_query(
-        "WITH p AS (UPDATE payments SET status = $2, provider_payment_id = $3, updated_at = $4 \
+    prepared(
+        diesel::sql_query(
+            "WITH p AS (UPDATE payments SET status = $2, provider_payment_id = $3, updated_at = $4 \
            WHERE order_id = $1), \
          o AS (UPDATE orders SET payment_status = $2, updated_at = $4 WHERE id = $1) \
          DELETE FROM cart_items WHERE cart_id IN (SELECT id FROM carts WHERE user_id = $5) \
            AND product_id IN (SELECT product_id FROM order_items WHERE order_id = $1)",
+        )
+        .bind::<BigInt, _>(receipt.order_id)
+        .bind::<PaymentStatus, _>(DbPaymentStatus::Authorized)
+        .bind::<Text, _>(&receipt.payment_reference)
+        .bind::<Timestamptz, _>(now)
+        .bind::<BigInt, _>(user.0),
     )
-    .bind::<BigInt, _>(receipt.order_id)
-    .bind::<PaymentStatus, _>(DbPaymentStatus::Authorized)
-    .bind::<Text, _>(&receipt.payment_reference)
-    .bind::<Timestamptz, _>(now)
-    .bind::<BigInt, _>(user.0)
     .execute(conn)
     .await
     .map(|_| ())
@@ -159,22 +162,22 @@ async fn record_declined(
     decline: &Decline,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::update(payments::table.filter(payments::order_id.eq(decline.order_id)))
-        .set((
+    prepared(
+        diesel::update(payments::table.filter(payments::order_id.eq(decline.order_id))).set((
             payments::status.eq(DbPaymentStatus::Declined),
             payments::failure_code.eq(&decline.decline_code),
             payments::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .await?;
-    diesel::update(orders::table.find(decline.order_id))
-        .set((
-            orders::status.eq(DbOrderStatus::Canceled),
-            orders::payment_status.eq(DbPaymentStatus::Declined),
-            orders::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .await?;
+        )),
+    )
+    .execute(conn)
+    .await?;
+    prepared(diesel::update(orders::table.find(decline.order_id)).set((
+        orders::status.eq(DbOrderStatus::Canceled),
+        orders::payment_status.eq(DbPaymentStatus::Declined),
+        orders::updated_at.eq(now),
+    )))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -242,8 +245,8 @@ impl CheckoutStore for PgCheckoutStore {
                 let facts = facts::load(conn, &request, branch, Purpose::Order(payment)).await?;
                 let plan = plan_order(&request, &payment, facts, pricing, now)?;
                 let provider = &self.provider_name;
-                let order = place::place(conn, request.user, plan, provider, &ctx, now).await?;
-                key::hold(conn, key_id, Some(order.order_id), now).await?;
+                let order =
+                    place::place(conn, key_id, request.user, plan, (provider, &ctx, now)).await?;
                 Ok::<_, Tx<CheckoutError>>(Begun::Authorize(order))
             })
             .await

@@ -263,8 +263,8 @@ impl IdentityStore for PgIdentityStore {
     }
 
     async fn append_audit(&self, audit_entry: AuditEntry) -> Result<(), InfraError> {
-        let mut conn = self.db.conn().await?;
-        audit::insert(&mut conn, &audit_entry, None)
+        let conn = self.db.conn().await?;
+        audit::insert(&conn, &audit_entry, None)
             .await
             .map_err(error::infra)
     }

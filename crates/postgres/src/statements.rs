@@ -2,6 +2,7 @@
 //! [`Instrumentation`] on every pooled connection): the budget test reads the count per
 //! request, and `RUST_LOG=mami_postgres::sql=trace` logs each statement.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -13,6 +14,7 @@ pub struct StatementTally {
     sent: AtomicU64,
     recording: AtomicBool,
     recorded: Mutex<Vec<String>>,
+    prepared: Mutex<HashSet<String>>,
 }
 
 impl StatementTally {
@@ -30,6 +32,22 @@ impl StatementTally {
     /// The statements kept since the last call, oldest first.
     pub fn take_recorded(&self) -> Vec<String> {
         std::mem::take(&mut *self.recorded.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether `sql` was prepared for a connection's statement cache (on any connection):
+    /// such a statement is parsed and planned once per connection, then only executed.
+    /// Statements diesel prepares afresh on every execution never are.
+    pub fn is_prepared(&self, sql: &str) -> bool {
+        let prepared = self.prepared.lock().unwrap_or_else(PoisonError::into_inner);
+        prepared.contains(sql)
+    }
+
+    /// Notes a statement entering a connection's cache (once per statement and connection).
+    fn cached(&self, sql: &str) {
+        let mut prepared = self.prepared.lock().unwrap_or_else(PoisonError::into_inner);
+        if !prepared.contains(sql) {
+            prepared.insert(sql.to_owned());
+        }
     }
 
     /// Counts one statement; its text is only rendered when it is logged or kept.
@@ -51,9 +69,9 @@ impl StatementTally {
 
 /// The instrumentation each connection carries.
 pub(crate) fn counter(tally: Arc<StatementTally>) -> impl Instrumentation {
-    move |event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            tally.started(query);
-        }
+    move |event: InstrumentationEvent<'_>| match event {
+        InstrumentationEvent::StartQuery { query, .. } => tally.started(query),
+        InstrumentationEvent::CacheQuery { sql, .. } => tally.cached(sql),
+        _ => {}
     }
 }

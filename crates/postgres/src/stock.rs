@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::audit;
 use crate::error::{FromDb, Tx};
 use crate::schema::{inventory, order_items};
+use crate::sql::prepared;
 
 async fn levels(
     conn: &mut AsyncPgConnection,
@@ -66,7 +67,7 @@ pub(crate) async fn read(
 /// Writes the new figures of locked rows (one `UPDATE … FROM unnest(…)`) and the audit
 /// entries (one `INSERT`: the moves' own, and any other entry of the caller's transaction).
 pub(crate) async fn apply(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     moves: &[StockMove],
     audit: &[AuditEntry],
 ) -> QueryResult<()> {
@@ -75,14 +76,16 @@ pub(crate) async fn apply(
     }
     let ids: Vec<i64> = moves.iter().map(|m| m.row_id).collect();
     let figures: Vec<i32> = moves.iter().map(|m| m.after).collect();
-    diesel::sql_query(
-        "UPDATE inventory AS i SET available_quantity = m.available, updated_at = $3 \
-         FROM unnest($1::bigint[], $2::integer[]) AS m(id, available) WHERE i.id = m.id",
+    prepared(
+        diesel::sql_query(
+            "UPDATE inventory AS i SET available_quantity = m.available, updated_at = $3 \
+             FROM unnest($1::bigint[], $2::integer[]) AS m(id, available) WHERE i.id = m.id",
+        )
+        .bind::<Array<BigInt>, _>(ids)
+        .bind::<Array<Integer>, _>(figures)
+        .bind::<Timestamptz, _>(Utc::now()),
     )
-    .bind::<Array<BigInt>, _>(ids)
-    .bind::<Array<Integer>, _>(figures)
-    .bind::<Timestamptz, _>(Utc::now())
-    .execute(conn)
+    .execute(&mut conn)
     .await?;
     audit::insert_all(conn, audit).await
 }

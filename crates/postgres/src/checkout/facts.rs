@@ -15,6 +15,7 @@ use mami_domain::orders::Fulfillment;
 
 use crate::money::to_money;
 use crate::schema::{branches, carts, delivery_slots, payment_tokens};
+use crate::sql::prepared;
 use crate::stock;
 
 /// What the facts are read for.
@@ -70,11 +71,13 @@ async fn cart_lines(
             return Ok(None);
         }
     }
-    let rows: Vec<CartLineRow> = diesel::sql_query(CART_LINES)
-        .bind::<BigInt, _>(request.cart_id)
-        .bind::<BigInt, _>(request.user.0)
-        .load(conn)
-        .await?;
+    let rows: Vec<CartLineRow> = prepared(
+        diesel::sql_query(CART_LINES)
+            .bind::<BigInt, _>(request.cart_id)
+            .bind::<BigInt, _>(request.user.0),
+    )
+    .load(conn)
+    .await?;
     if rows.is_empty() {
         return Ok(None);
     }

@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::enums::DbIdempotencyStatus;
 use crate::error::Tx;
 use crate::schema::idempotency_keys as ik;
+use crate::sql::prepared;
 
 /// A stored outcome. This version writes [`Settled`] (and leaves `status_code` NULL); rows
 /// written before it hold the HTTP answer — `{"data": receipt}` with 201, or the 402 error
@@ -124,24 +125,23 @@ pub(super) async fn restart(
     claim: &IdempotencyClaim,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::update(ik::table.find(id))
-        .set((
-            ik::request_hash.eq(&claim.request_hash),
-            ik::status.eq(DbIdempotencyStatus::InProgress),
-            ik::response_payload.eq(None::<Value>),
-            ik::status_code.eq(None::<i32>),
-            ik::order_id.eq(None::<i64>),
-            ik::expires_at.eq(now + KEY_TTL),
-            ik::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    prepared(diesel::update(ik::table.find(id)).set((
+        ik::request_hash.eq(&claim.request_hash),
+        ik::status.eq(DbIdempotencyStatus::InProgress),
+        ik::response_payload.eq(None::<Value>),
+        ik::status_code.eq(None::<i32>),
+        ik::order_id.eq(None::<i64>),
+        ik::expires_at.eq(now + KEY_TTL),
+        ik::updated_at.eq(now),
+    )))
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 /// Renews the holder's lease and, with `order_id`, ties the key to the order it created.
 pub(super) async fn hold(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: i64,
     order_id: Option<i64>,
     now: DateTime<Utc>,
@@ -149,15 +149,13 @@ pub(super) async fn hold(
     let row = ik::table.find(id);
     match order_id {
         Some(order) => {
-            diesel::update(row)
-                .set((ik::order_id.eq(order), ik::updated_at.eq(now)))
-                .execute(conn)
+            prepared(diesel::update(row).set((ik::order_id.eq(order), ik::updated_at.eq(now))))
+                .execute(&mut conn)
                 .await?
         }
         None => {
-            diesel::update(row)
-                .set(ik::updated_at.eq(now))
-                .execute(conn)
+            prepared(diesel::update(row).set(ik::updated_at.eq(now)))
+                .execute(&mut conn)
                 .await?
         }
     };
@@ -177,25 +175,28 @@ pub(super) async fn store(
     };
     let payload = serde_json::to_value(settled)
         .map_err(|e| InfraError::new(format!("idempotency outcome: {e}")))?;
-    diesel::update(ik::table.filter(ik::order_id.eq(order_id)))
-        .set((
+    prepared(
+        diesel::update(ik::table.filter(ik::order_id.eq(order_id))).set((
             ik::status.eq(status),
             ik::response_payload.eq(payload),
             ik::status_code.eq(None::<i32>),
             ik::updated_at.eq(now),
-        ))
-        .execute(conn)
-        .await?;
+        )),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Ends the lease of `order_id`'s key at once, so that a retry may take the order over.
 pub(super) async fn release(conn: &mut AsyncPgConnection, order_id: i64) -> QueryResult<()> {
-    diesel::update(ik::table.filter(ik::order_id.eq(order_id)))
-        .set(ik::updated_at.eq(DateTime::<Utc>::UNIX_EPOCH))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    prepared(
+        diesel::update(ik::table.filter(ik::order_id.eq(order_id)))
+            .set(ik::updated_at.eq(DateTime::<Utc>::UNIX_EPOCH)),
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 #[cfg(test)]

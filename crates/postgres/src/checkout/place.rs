@@ -16,7 +16,10 @@ use crate::schema::{
     order_delivery_details as odd, order_items, order_pickup_details as opd, orders,
     payment_tokens as pt, payments,
 };
+use crate::sql::{prepared, prepared_rows};
 use crate::stock;
+
+use super::key;
 
 /// `ORD-<date>-<8 random hex digits>`: unique enough for the unique index to be a formality.
 fn order_number(now: DateTime<Utc>) -> String {
@@ -29,7 +32,7 @@ fn order_number(now: DateTime<Utc>) -> String {
 }
 
 async fn insert_order(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     user: UserId,
     plan: &OrderPlan,
     number: &str,
@@ -48,12 +51,12 @@ async fn insert_order(
             orders::payment_token_id.eq(plan.payment_token_id),
         ))
         .returning(orders::id)
-        .get_result(conn)
+        .get_result(&mut conn)
         .await
 }
 
 async fn insert_items(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     order_id: i64,
     items: &[LineFact],
 ) -> QueryResult<()> {
@@ -70,15 +73,15 @@ async fn insert_items(
             )
         })
         .collect();
-    diesel::insert_into(order_items::table)
-        .values(&rows)
-        .execute(conn)
+    let count = rows.len();
+    prepared_rows(diesel::insert_into(order_items::table).values(&rows), count)
+        .execute(&mut conn)
         .await
         .map(|_| ())
 }
 
 async fn insert_details(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     order_id: i64,
     details: &FulfillmentDetails,
 ) -> QueryResult<usize> {
@@ -97,7 +100,7 @@ async fn insert_details(
                     odd::slot_start.eq(start),
                     odd::slot_end.eq(end),
                 ))
-                .execute(conn)
+                .execute(&mut conn)
                 .await
         }
         FulfillmentDetails::Pickup {
@@ -112,7 +115,7 @@ async fn insert_details(
                     opd::pickup_window_start.eq(start),
                     opd::pickup_window_end.eq(end),
                 ))
-                .execute(conn)
+                .execute(&mut conn)
                 .await
         }
     }
@@ -121,61 +124,75 @@ async fn insert_details(
 /// Makes `new.token_id` the user's only default card (its rows are locked): the old default is
 /// cleared first, so the one-default index never sees two.
 async fn set_default(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     user: UserId,
-    new: NewDefaultCard,
+    new: Option<NewDefaultCard>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    if !new.changes() {
+    let Some(new) = new.filter(NewDefaultCard::changes) else {
         return Ok(());
-    }
-    diesel::update(
-        pt::table
-            .filter(pt::user_id.eq(user.0))
-            .filter(pt::is_default.eq(true)),
+    };
+    prepared(
+        diesel::update(
+            pt::table
+                .filter(pt::user_id.eq(user.0))
+                .filter(pt::is_default.eq(true)),
+        )
+        .set((pt::is_default.eq(false), pt::updated_at.eq(now))),
     )
-    .set((pt::is_default.eq(false), pt::updated_at.eq(now)))
-    .execute(conn)
+    .execute(&mut conn)
     .await?;
-    diesel::update(pt::table.find(new.token_id))
-        .set((pt::is_default.eq(true), pt::updated_at.eq(now)))
-        .execute(conn)
-        .await
-        .map(|_| ())
+    prepared(
+        diesel::update(pt::table.find(new.token_id))
+            .set((pt::is_default.eq(true), pt::updated_at.eq(now))),
+    )
+    .execute(&mut conn)
+    .await
+    .map(|_| ())
 }
 
-/// Writes `plan` for `user`; returns the order to authorize.
+/// Writes `plan` for `user` and ties idempotency key `key_id` to the new order; returns the
+/// order to authorize.
+///
+/// The stock rows are locked from the facts' read until the commit, and every checkout of the
+/// same products queues on them, so the time between the two is what limits such checkouts.
+/// Everything after the order's own row needs only its id: those statements are sent together
+/// without waiting for each answer (pipelined on the one connection). PostgreSQL still runs
+/// them one after the other in this transaction, and the first error aborts it as before.
 pub(super) async fn place(
-    conn: &mut AsyncPgConnection,
+    conn: &AsyncPgConnection,
+    key_id: i64,
     user: UserId,
     plan: OrderPlan,
-    provider: &str,
-    ctx: &RequestContext,
-    now: DateTime<Utc>,
+    (provider, ctx, now): (&str, &RequestContext, DateTime<Utc>),
 ) -> QueryResult<PendingOrder> {
     let number = order_number(now);
     let order_id = insert_order(conn, user, &plan, &number).await?;
-    insert_items(conn, order_id, &plan.items).await?;
-    insert_details(conn, order_id, &plan.details).await?;
     // The stock's, the order's and the card's audit rows: one statement.
     let mut audits = plan.stock_audit(ctx, order_id);
     audits.push(plan.audit(ctx, order_id, &number));
     audits.extend(plan.card_audit(ctx, order_id));
-    stock::apply(conn, &plan.stock, &audits).await?;
     let provider_key = PendingOrder::provider_key(order_id);
-    diesel::insert_into(payments::table)
-        .values((
-            payments::order_id.eq(order_id),
-            payments::payment_token_id.eq(plan.payment_token_id),
-            payments::provider.eq(provider),
-            payments::provider_idempotency_key.eq(&provider_key),
-            payments::amount_authorized.eq(to_decimal(plan.total)),
-        ))
-        .execute(conn)
-        .await?;
-    if let Some(new) = plan.new_default {
-        set_default(conn, user, new, now).await?;
-    }
+    let payment = (
+        payments::order_id.eq(order_id),
+        payments::payment_token_id.eq(plan.payment_token_id),
+        payments::provider.eq(provider),
+        payments::provider_idempotency_key.eq(&provider_key),
+        payments::amount_authorized.eq(to_decimal(plan.total)),
+    );
+    tokio::try_join!(
+        insert_items(conn, order_id, &plan.items),
+        insert_details(conn, order_id, &plan.details),
+        stock::apply(conn, &plan.stock, &audits),
+        async {
+            diesel::insert_into(payments::table)
+                .values(payment)
+                .execute(&mut &*conn)
+                .await
+        },
+        set_default(conn, user, plan.new_default, now),
+        key::hold(conn, key_id, Some(order_id), now),
+    )?;
     Ok(PendingOrder {
         order_id,
         order_number: number,
