@@ -81,11 +81,17 @@ def main():
     write_counts(out / "statements.md", stmts)
 
 
+# The API sends the statements of confirm's first transaction that follow the order's row
+# together, without waiting for each answer (crates/postgres/src/checkout/place.rs); the
+# replay pipelines the same statements (pgbench \startpipeline … \endpipeline, up to COMMIT).
+PIPELINED_AFTER = ("confirm", " \\gset orders_")
+
+
 def write_script(out, name, stmts, per_customer, order, unique, table_of):
     lines = [f"-- {name}: {len(stmts)} statements captured by bench/capture.sh; do not edit.",
              "\\set uid :ubase + :client_id", "\\set cid :cbase + :client_id",
              "\\set tid :tbase + :client_id"]
-    fresh, variables, returned = 0, [], set()
+    fresh, variables, returned, pipelined = 0, [], set(), False
     for i, (segment, sql, params) in enumerate(stmts):
         for n in sorted(params, reverse=True):
             value = params[n]
@@ -114,7 +120,13 @@ def write_script(out, name, stmts, per_customer, order, unique, table_of):
         if m and "), (" not in sql:
             gset = f" \\gset {m.group(1)}_"
             returned.add(m.group(1))
+        if pipelined and sql.strip().upper().startswith("COMMIT"):
+            lines.append("\\endpipeline")
+            pipelined = False
         lines.append(f"-- {segment}\n{sql.rstrip(';')}{gset}" + ("" if gset else ";"))
+        if segment.endswith(PIPELINED_AFTER[0]) and gset == PIPELINED_AFTER[1]:
+            lines.append("\\startpipeline")
+            pipelined = True
     (out / f"{name}.pgbench").write_text("\n".join(lines) + "\n")
     (out / f"{name}.vars").write_text("".join(v.replace("\n", " ") + "\n" for v in variables))
 

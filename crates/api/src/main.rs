@@ -112,7 +112,16 @@ async fn seed(config: &Config, products: u32) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let db = database(&config)?;
+    // actix's default: a worker per core.
+    let workers = config
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let db = Database::connect_per_worker(
+        &config.database_url,
+        config.database_pool_size,
+        config.database_timeout,
+        workers,
+    )?;
     if !db.migrations_current().await? {
         anyhow::bail!("the database schema is not current: run `mami-api migrate` first");
     }
@@ -126,14 +135,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind_addr;
     let metrics_addr = config.metrics_addr;
     let shutdown = config.shutdown_timeout.as_secs();
-    let workers = config.workers;
     let interval = config.reconcile_interval;
     let mail_poll = config.mail_poll_interval;
     let shared = Shared::new(AppState::new(config, db)?).map_err(anyhow::Error::msg)?;
     spawn_reconciler(shared.state.clone(), interval);
     spawn_mail_worker(shared.state.clone(), mail_poll);
     let options = ServeOptions {
-        workers,
+        workers: Some(workers),
         shutdown_timeout: Some(shutdown),
     };
     let metrics = match (metrics_addr, shared.metrics.clone()) {
@@ -147,6 +155,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         _ => None,
     };
     let server = mami_api::serve(Listen::Addr(bind), options, move || {
+        // Runs on each worker's thread: its requests use the connections it opens.
+        shared.state.db.bind_this_thread();
         build_app(shared.clone()).wrap(actix_web::middleware::from_fn(drain::track))
     })?;
     drain::stop_on_signals(server.handle())?;

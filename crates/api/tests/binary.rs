@@ -167,3 +167,51 @@ async fn two_api_processes_on_one_database_never_oversell() -> anyhow::Result<()
     assert_eq!(race.stock_left, 0);
     Ok(())
 }
+
+/// Each HTTP worker serves its requests from a connection pool of its own, opened and driven
+/// on its thread (crates/postgres/src/pool.rs; how the connections are split is unit-tested there).
+#[tokio::test]
+async fn each_worker_binds_a_connection_pool_of_its_own() -> anyhow::Result<()> {
+    let env = [
+        ("WORKERS", "3"),
+        ("DATABASE_POOL_SIZE", "11"),
+        ("LOG_FORMAT", "json"),
+        ("RUST_LOG", "info,mami_postgres::pool=debug"),
+    ];
+    let mut app = BinaryApp::spawn(BIN, &env).await?;
+    let c = client()?;
+    let list = format!("{}/api/v1/catalog/products/search?limit=5", app.address);
+    let replies = futures_util::future::join_all((0..24).map(|_| send(c.get(&list)))).await;
+    for reply in replies {
+        assert_eq!(reply?.0, 200);
+    }
+    Command::new("kill")
+        .args(["-TERM", &app.child.id().to_string()])
+        .status()?;
+    app.child.wait()?;
+    let logs = app.logs();
+    let mut bound: Vec<(u64, String)> = Vec::new();
+    for line in logs
+        .lines()
+        .filter(|l| l.contains("bound to its connection pool"))
+    {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let pool = v["fields"]["pool"].as_u64().unwrap_or(u64::MAX);
+        let thread = v["fields"]["thread"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        bound.push((pool, thread));
+    }
+    bound.sort();
+    let pools: Vec<u64> = bound.iter().map(|b| b.0).collect();
+    assert_eq!(pools, [0, 1, 2], "{logs}");
+    let mut threads: Vec<&str> = bound.iter().map(|b| b.1.as_str()).collect();
+    threads.dedup();
+    assert_eq!(threads.len(), 3, "{bound:?}");
+    assert!(
+        threads.iter().all(|t| t.starts_with("actix-server worker")),
+        "{bound:?}"
+    );
+    Ok(())
+}

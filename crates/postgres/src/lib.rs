@@ -19,6 +19,7 @@ mod ops;
 mod orders;
 mod outbox;
 mod payment_tokens;
+mod pool;
 mod profile;
 mod reconcile;
 mod recovery;
@@ -78,19 +79,49 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations")
 /// A pooled connection.
 pub type Conn = Object<AsyncPgConnection>;
 
-/// The connection pool shared by every adapter.
+/// The connection pools shared by every adapter (one, or one per HTTP worker: see
+/// [`Database::connect_per_worker`]).
 #[derive(Clone)]
 pub struct Database {
-    pool: Pool<AsyncPgConnection>,
+    pools: Arc<pool::Pools>,
     statements: Arc<StatementTally>,
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Database")
-            .field("status", &self.pool.status())
+            .field("status", &self.pools.status())
             .finish()
     }
+}
+
+/// One pool of up to `max_size` connections, each counting its statements in `tally`.
+fn build_pool(
+    url: &str,
+    max_size: usize,
+    wait_timeout: Duration,
+    tally: &Arc<StatementTally>,
+) -> Result<Pool<AsyncPgConnection>, InfraError> {
+    let tally = tally.clone();
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(move |url| {
+        let tally = tally.clone();
+        async move {
+            let mut conn = AsyncPgConnection::establish(url).await?;
+            conn.set_instrumentation(statements::counter(tally));
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(wait_timeout))
+        .create_timeout(Some(wait_timeout))
+        .build()
+        .map_err(|e| InfraError::new(format!("cannot build the connection pool: {e}")))
 }
 
 /// The pool's connections at one moment (see [`Database::pool_status`]).
@@ -133,28 +164,41 @@ impl Database {
     /// `Unavailable` (503) and leaves it closed, so the pool drops it then. A `SELECT 1` per
     /// checkout would catch that one case earlier at the price of a round trip per request.
     pub fn connect(url: &str, max_size: usize, wait_timeout: Duration) -> Result<Self, InfraError> {
+        Self::connect_per_worker(url, max_size, wait_timeout, 0)
+    }
+
+    /// [`Database::connect`] with one pool per HTTP worker besides the shared one, `max_size`
+    /// connections in all (the shared pool keeps up to 2, each worker pool an equal part of
+    /// the rest, every pool at least one). Each worker binds its thread to its pool with
+    /// [`Database::bind_this_thread`]; see `pool.rs` for why.
+    pub fn connect_per_worker(
+        url: &str,
+        max_size: usize,
+        wait_timeout: Duration,
+        workers: usize,
+    ) -> Result<Self, InfraError> {
         let statements = Arc::new(StatementTally::default());
-        let tally = statements.clone();
-        let mut config = ManagerConfig::<AsyncPgConnection>::default();
-        config.recycling_method = RecyclingMethod::Fast;
-        config.custom_setup = Box::new(move |url| {
-            let tally = tally.clone();
-            async move {
-                let mut conn = AsyncPgConnection::establish(url).await?;
-                conn.set_instrumentation(statements::counter(tally));
-                Ok(conn)
-            }
-            .boxed()
-        });
-        let manager = AsyncDieselConnectionManager::new_with_config(url, config);
-        let pool = Pool::builder(manager)
-            .max_size(max_size)
-            .runtime(deadpool::Runtime::Tokio1)
-            .wait_timeout(Some(wait_timeout))
-            .create_timeout(Some(wait_timeout))
-            .build()
-            .map_err(|e| InfraError::new(format!("cannot build the connection pool: {e}")))?;
-        Ok(Self { pool, statements })
+        let (shared, each) = pool::split(max_size, workers);
+        let build = |size| build_pool(url, size, wait_timeout, &statements);
+        let worker_pools = (0..workers)
+            .map(|_| build(each))
+            .collect::<Result<_, _>>()?;
+        let pools = pool::Pools::new(build(shared)?, worker_pools);
+        Ok(Self {
+            pools: Arc::new(pools),
+            statements,
+        })
+    }
+
+    /// Binds the calling thread (an HTTP worker's) to the next worker pool: its requests then
+    /// use only connections opened, and driven, on this thread. False without worker pools.
+    pub fn bind_this_thread(&self) -> bool {
+        self.pools.bind_this_thread()
+    }
+
+    /// How many worker pools there are (0: one pool for every thread).
+    pub fn worker_pools(&self) -> usize {
+        self.pools.worker_pools()
     }
 
     /// The statements sent through this pool.
@@ -162,20 +206,15 @@ impl Database {
         &self.statements
     }
 
-    /// The pool's connections now: open, idle, the most it may open, and requests waiting for
-    /// one (read by the metrics, at each scrape).
+    /// The pools' connections now, all pools together: open, idle, the most they may open,
+    /// and requests waiting for one (read by the metrics, at each scrape).
     pub fn pool_status(&self) -> PoolStatus {
-        let s = self.pool.status();
-        PoolStatus {
-            max_size: s.max_size,
-            open: s.size,
-            idle: s.available,
-            waiting: s.waiting,
-        }
+        self.pools.status()
     }
 
     pub(crate) async fn conn(&self) -> Result<Conn, InfraError> {
-        self.pool
+        self.pools
+            .current()
             .get()
             .await
             .map_err(|e| InfraError::unavailable(format!("no database connection: {e}")))
