@@ -60,9 +60,11 @@ prepare_db() {
   fi
 }
 
-# The API's environment: no rate limits (one address sends everything), paysim as provider.
+# The API's environment: no rate limits (one address sends everything), paysim as provider,
+# 8 connections (2 shared, 3 per worker on 2 cores; see bench/README.md), unless set.
 api_env() {
   export APP_ENV=testing RATE_LIMIT_ENABLED=false LOG_FORMAT=json RUST_LOG="${RUST_LOG:-warn}"
+  export DATABASE_POOL_SIZE="${DATABASE_POOL_SIZE:-8}"
   export JWT_SECRET_KEY=bench-secret-0123456789abcdef0123456789 DELIVERY_SOURCE_BRANCH_ID=1
   export MAIL_PROVIDER=files MAIL_DIR="$work/mail"
   export PAYMENT_PROVIDER_SECRET_KEY=sk_test_paysim
@@ -174,6 +176,18 @@ proc_ticks() {
     stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
     read -ra f <<<"${stat##*) }"
     sum=$((sum + f[11] + f[12]))
+  done
+  echo "$sum"
+}
+
+# sys_ticks PID…: system time only (field 15): the kernel's work for these processes (their
+# sockets, the scheduler), which leaner user-space code would not remove.
+sys_ticks() {
+  local p stat f sum=0
+  for p in "$@"; do
+    stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
+    read -ra f <<<"${stat##*) }"
+    sum=$((sum + f[12]))
   done
   echo "$sum"
 }

@@ -68,7 +68,7 @@ record() { # workload side round json-fields...
 # "cpu" JSON field.
 snapshot() {
   echo "$(date +%s.%N) $(busy_ticks) $(proc_ticks "${api_pids[@]}") $(proc_ticks "$paysim_pid")" \
-    "$(pg_ticks)"
+    "$(pg_ticks) $(sys_ticks "${api_pids[@]}")"
 }
 cpu_fields() {
   local after; after="$(snapshot)"
@@ -96,8 +96,8 @@ api_run() {
       BENCH_AUTH=$([ "$w" = cart ] && echo 1 || echo 0) BENCH_CUSTOMERS="$work/customers.txt" \
       BENCH_PRODUCTS="$products_csv" BENCH_SLOT="$slot" \
       /usr/bin/time -f '%U %S' -o "$work/time-wrk-$i" \
-      wrk -t "$threads" -c "$per" -d "${duration}s" --timeout 10s -s "$root/bench/wrk/$script" \
-      "${apis[$i]}" >"$work/wrk-$i.out" 2>&1 &
+      wrk -t "$threads" -c "$per" -d "${duration}s" --timeout 10s --latency \
+      -s "$root/bench/wrk/$script" "${apis[$i]}" >"$work/wrk-$i.out" 2>&1 &
     out+=($!)
   done
   [ "$w" != burst ] || burst_logins
@@ -106,6 +106,7 @@ api_run() {
   for i in "${!apis[@]}"; do
     local line; line="$(grep '^BENCH ' "$work/wrk-$i.out" | cut -c7-)" \
       || { cat "$work/wrk-$i.out" >&2; exit 1; }
+    cp "$work/wrk-$i.out" "$work/wrk-$w-r$r-$i.out"  # wrk's own summary, kept per run
     record "$w" api "$r" "\"process\": $i, ${line:1:-1}, $cpu"
   done
 }
