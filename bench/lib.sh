@@ -61,10 +61,10 @@ prepare_db() {
 }
 
 # The API's environment: no rate limits (one address sends everything), paysim as provider,
-# 8 connections (2 shared, 3 per worker on 2 cores; see bench/README.md), unless set.
+# 9 connections (3 shared, 3 per worker on 2 cores; see bench/README.md), unless set.
 api_env() {
   export APP_ENV=testing RATE_LIMIT_ENABLED=false LOG_FORMAT=json RUST_LOG="${RUST_LOG:-warn}"
-  export DATABASE_POOL_SIZE="${DATABASE_POOL_SIZE:-8}"
+  export DATABASE_POOL_SIZE="${DATABASE_POOL_SIZE:-9}"
   export JWT_SECRET_KEY=bench-secret-0123456789abcdef0123456789 DELIVERY_SOURCE_BRANCH_ID=1
   export MAIL_PROVIDER=files MAIL_DIR="$work/mail"
   export PAYMENT_PROVIDER_SECRET_KEY=sk_test_paysim
@@ -170,24 +170,15 @@ busy_ticks() {
 
 # proc_ticks PID…: user + system time of these processes (fields 14 and 15 of /proc/PID/stat,
 # counted after the command name, which may hold spaces); a process that is gone counts 0.
-proc_ticks() {
-  local p stat f sum=0
-  for p in "$@"; do
-    stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
-    read -ra f <<<"${stat##*) }"
-    sum=$((sum + f[11] + f[12]))
-  done
-  echo "$sum"
-}
-
-# sys_ticks PID…: system time only (field 15): the kernel's work for these processes (their
+# With --sys first, system time only (field 15): the kernel's work for these processes (their
 # sockets, the scheduler), which leaner user-space code would not remove.
-sys_ticks() {
-  local p stat f sum=0
+proc_ticks() {
+  local p stat f sum=0 user=1
+  if [ "${1:-}" = --sys ]; then user=0; shift; fi
   for p in "$@"; do
     stat="$(cat "/proc/$p/stat" 2>/dev/null)" || continue
     read -ra f <<<"${stat##*) }"
-    sum=$((sum + f[12]))
+    sum=$((sum + user * f[11] + f[12]))
   done
   echo "$sum"
 }

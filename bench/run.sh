@@ -68,7 +68,7 @@ record() { # workload side round json-fields...
 # "cpu" JSON field.
 snapshot() {
   echo "$(date +%s.%N) $(busy_ticks) $(proc_ticks "${api_pids[@]}") $(proc_ticks "$paysim_pid")" \
-    "$(pg_ticks) $(sys_ticks "${api_pids[@]}")"
+    "$(pg_ticks) $(proc_ticks --sys "${api_pids[@]}")"
 }
 cpu_fields() {
   local after; after="$(snapshot)"

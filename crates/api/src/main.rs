@@ -70,16 +70,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn database(config: &Config) -> anyhow::Result<Database> {
-    Ok(Database::connect(
+/// The pools: one per HTTP worker of `workers` besides the shared one (0 for the commands that
+/// serve nothing).
+fn database(config: &Config, workers: usize) -> anyhow::Result<Database> {
+    Ok(Database::connect_per_worker(
         &config.database_url,
         config.database_pool_size,
         config.database_timeout,
+        workers,
     )?)
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {
-    let applied = database(config)?.migrate().await?;
+    let applied = database(config, 0)?.migrate().await?;
     if applied.is_empty() {
         println!("mami-api: schema is current; nothing to apply");
     } else {
@@ -93,7 +96,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn seed(config: &Config, products: u32) -> anyhow::Result<()> {
-    let db = database(config)?;
+    let db = database(config, 0)?;
     let hasher = mami_api::auth::Argon2Hasher::new()?;
     let hash = hasher.hash_now(mami_postgres::seed::DEMO_PASSWORD)?;
     let r = db.seed_demo(&hash, products).await?;
@@ -116,12 +119,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let workers = config
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let db = Database::connect_per_worker(
-        &config.database_url,
-        config.database_pool_size,
-        config.database_timeout,
-        workers,
-    )?;
+    let db = database(&config, workers)?;
     if !db.migrations_current().await? {
         anyhow::bail!("the database schema is not current: run `mami-api migrate` first");
     }

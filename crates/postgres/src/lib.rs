@@ -168,9 +168,10 @@ impl Database {
     }
 
     /// [`Database::connect`] with one pool per HTTP worker besides the shared one, `max_size`
-    /// connections in all (the shared pool keeps up to 2, each worker pool an equal part of
-    /// the rest, every pool at least one). Each worker binds its thread to its pool with
-    /// [`Database::bind_this_thread`]; see `pool.rs` for why.
+    /// connections in all (`pool::split`: the shared pool keeps 3 and what does not divide
+    /// evenly, each worker pool an equal part of the rest, every pool at least one). Each
+    /// worker binds its thread to its pool with [`Database::bind_this_thread`]; see `pool.rs`
+    /// for why.
     pub fn connect_per_worker(
         url: &str,
         max_size: usize,

@@ -27,14 +27,18 @@ thread_local! {
 }
 
 /// How `max` connections are split between the shared pool and `workers` worker pools: the
-/// shared pool keeps at most 2 (background work and start-up), each worker pool gets an equal
-/// part of the rest, and every pool at least one.
+/// shared pool keeps 3 where `max` allows, each worker pool gets an equal part of the rest,
+/// what does not divide evenly stays shared, and every pool has at least one (so a `max`
+/// below `workers` + 1 is exceeded). Three, because the background work on unbound threads
+/// holds one for good (the reconciler's leadership is a session advisory lock on a pooled
+/// connection) and needs one for the reconciler's pass and one for the mail worker's, which
+/// may run at the same time.
 pub(crate) fn split(max: usize, workers: usize) -> (usize, usize) {
     if workers == 0 {
         return (max.max(1), 0);
     }
-    let shared = max.clamp(1, 2);
-    let each = (max.saturating_sub(shared) / workers).max(1);
+    let each = (max.saturating_sub(max.min(3)) / workers).max(1);
+    let shared = max.saturating_sub(each * workers).max(1);
     (shared, each)
 }
 
@@ -117,10 +121,13 @@ mod tests {
     #[test]
     fn the_connections_are_split_between_shared_and_worker_pools() {
         assert_eq!(split(16, 0), (16, 0));
-        assert_eq!(split(16, 2), (2, 7));
-        assert_eq!(split(16, 4), (2, 3));
+        assert_eq!(split(16, 2), (4, 6));
+        assert_eq!(split(9, 2), (3, 3));
+        assert_eq!(split(8, 2), (4, 2));
+        assert_eq!(split(16, 4), (4, 3));
+        // Every pool has at least one, even when that exceeds `max`.
         assert_eq!(split(1, 2), (1, 1));
-        assert_eq!(split(3, 8), (2, 1));
+        assert_eq!(split(3, 8), (1, 1));
         assert_eq!(split(0, 0), (1, 0));
     }
 }
