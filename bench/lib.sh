@@ -32,9 +32,13 @@ bpsql() {
     -v ON_ERROR_STOP=1 -qAtX "$@"
 }
 
+# build [1]: the release binaries; with 1, the floor's too (bench/floor).
 build() {
-  say "building the release binaries (cargo build --release -p mami-api -p mami-paysim)"
-  (cd "$root" && cargo build --release -q -p mami-api --bin mami-api -p mami-paysim --bin mami-paysim)
+  local floor=()
+  [ "${1:-0}" = 0 ] || floor=(-p mami-bench-floor --bin mami-bench-floor)
+  say "building the release binaries (cargo build --release -p mami-api -p mami-paysim ${floor[*]})"
+  (cd "$root" && cargo build --release -q -p mami-api --bin mami-api -p mami-paysim --bin mami-paysim \
+    "${floor[@]}")
 }
 
 # Starts the bench cluster, creates the database if missing, migrates, and seeds it with
@@ -97,6 +101,36 @@ start_api() {
   pids+=("$api_pid")
   api="http://127.0.0.1:$port"
   wait_http "$api/api/v1/health" || { tail -20 "$log" >&2; return 1; }
+}
+
+# The request of each read workload.
+path_of() {
+  case "$1" in
+    catalog|burst) echo "/api/v1/catalog/products/search?limit=20" ;;
+    search) echo "/api/v1/catalog/products/search?q=milk" ;;
+    cart) echo "/api/v1/cart" ;;
+  esac
+}
+
+# start_floor UBASE CBASE TBASE API [FLOOR-OPTION…]: starts bench/floor beside the API, answering each read with
+# the captured statements and a body of the size the API's answer has (read from API now, as
+# customer 0 with the cart's 2 lines); sets floor_pid and floor_api (its address).
+start_floor() {
+  local port token bodies=() w size
+  port="$(free_port)"
+  token="$(head -1 "$work/customers.txt" | cut -d' ' -f2)"
+  reset_state cart >/dev/null  # the cart's answer with its 2 lines
+  for w in catalog search cart; do
+    size="$(curl -fs -H "Authorization: Bearer $token" "$4$(path_of "$w")" | wc -c)"
+    bodies+=(--body "$w=$size")
+  done
+  "$target/mami-bench-floor" --bind "127.0.0.1:$port" --scripts "$root/bench/pgbench" \
+    --ubase "$1" --cbase "$2" --tbase "$3" "${bodies[@]}" "${@:5}" >"$work/floor.log" 2>&1 &
+  floor_pid=$!
+  pids+=("$floor_pid")
+  floor_api="http://127.0.0.1:$port"
+  wait_http "$floor_api/api/v1/health" || { tail -20 "$work/floor.log" >&2; return 1; }
+  say "floor at $floor_api (${bodies[*]} ${*:5})"
 }
 
 # Creates $1 customers (the demo password, a cart, a saved default test card) numbered from 0

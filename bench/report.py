@@ -1,6 +1,8 @@
 """Figures of bench/run.sh.
 
-  report.py pglog WORK PGBENCH_OUT     JSON fields of one pgbench run (rate, p50, p99)
+  report.py pglog WORK PGBENCH_OUT [corrected|raw]
+                                       JSON fields of one pgbench run (rate, p50, p99; the
+                                       latencies corrected as wrk corrects its own, or raw)
   report.py cpu HZ BEFORE AFTER TIME…  the "cpu" JSON field of one run: where the CPU went
   report.py table RESULTS STATEMENTS BURST MEMORY SETTINGS
                                        the tables (Markdown) beside the issue-12 targets
@@ -20,16 +22,39 @@ def pct(xs, p):
     return xs[max(0, min(len(xs) - 1, int(round(len(xs) * p / 100 + 0.5)) - 1))] if xs else 0.0
 
 
-def pglog(work, out):
+def corrected(lat_us, expected_us):
+    """wrk's correction for coordinated omission (stats_correct in its stats.c), applied to a
+    list of latencies: each latency of at least twice the expected interval between a client's
+    requests also counts as the latencies of the requests the client would have sent meanwhile
+    (itself minus 1, 2, … intervals, while above one interval). wrk applies it to every
+    percentile it reports; pgbench's are corrected the same way, so that both sides' p50/p99
+    say the same thing, and a stall weighs alike on either side."""
+    out = list(lat_us)
+    if expected_us > 0:
+        for v in lat_us:
+            if v >= 2 * expected_us:
+                m = v - expected_us
+                while m > expected_us:
+                    out.append(m)
+                    m -= expected_us
+    return out
+
+
+def pglog(work, out, correction="corrected"):
     lat = []
     for f in glob.glob(f"{work}/pgb_log*"):
         for line in Path(f).read_text().splitlines():
             parts = line.split()
             if len(parts) >= 3 and parts[2].isdigit():
-                lat.append(int(parts[2]) / 1000)
+                lat.append(int(parts[2]))
     text = Path(out).read_text()
     tps = float(re.search(r"tps = ([\d.]+) \(without initial", text).group(1))
     done = int(re.search(r"actually processed: (\d+)", text).group(1))
+    clients = int(re.search(r"number of clients: (\d+)", text).group(1))
+    seconds = float(re.search(r"duration: ([\d.]+) s", text).group(1))
+    if correction == "corrected":  # wrk's interval: the run's time ÷ requests per connection
+        lat = corrected(lat, int(1e6 * seconds) // max(done // clients, 1))
+    lat = [v / 1000 for v in lat]
     failed = re.search(r"number of failed transactions: (\d+)", text)
     return (f'"requests": {done}, "tps": {tps:.1f}, "p50_ms": {pct(lat, 50):.3f}, '
             f'"p99_ms": {pct(lat, 99):.3f}, "bad_status": {int(failed.group(1)) if failed else 0}')
@@ -123,7 +148,30 @@ def table(results, statements, burst, memory, settings):
     loop = re.search(r"3-item purchase loop\*\* \| \*\*(\d+)", text)
     print(f"Statements per 3-item purchase loop: {loop.group(1) if loop else '?'} "
           "(target ≤ 60; bench/pgbench/statements.md).")
+    floor_table(rows)
     cpu_table(rows)
+
+
+def floor_table(rows):
+    """The floor's runs (bench/run.sh --floor) beside pgbench's and the API's of the same round."""
+    if not any(x["side"] == "floor" for x in rows):
+        return
+    print("\nThe floor (bench/floor: the same statements behind actix-web, nothing else):\n")
+    print("| workload | round | floor req/s | pgbench tps | floor ÷ pgbench | API ÷ floor "
+          "| floor p50 / p99 ms | floor p99 ÷ pgbench's |")
+    print("|---|---|---|---|---|---|---|---|")
+    for w in ("catalog", "search", "cart"):
+        for r in sorted({x["round"] for x in rows if x["workload"] == w}):
+            side = {k: [x for x in rows if (x["workload"], x["side"], x["round"]) == (w, k, r)]
+                    for k in ("api", "floor", "pgbench")}
+            if not side["floor"] or not side["pgbench"]:
+                continue
+            f, p = api_figures(side["floor"]), side["pgbench"][0]
+            api = f"{100 * api_figures(side['api'])['rate'] / f['rate']:.0f}%" if side["api"] else "—"
+            bad = f" ({f['bad']} errors)" if f["bad"] else ""
+            print(f"| {NAMES[w]} | {r} | {f['rate']:,.0f}{bad} | {p['tps']:,.0f} "
+                  f"| {100 * f['rate'] / p['tps']:.0f}% | {api} | {f['p50']:.1f} / {f['p99']:.1f} "
+                  f"| {f['p99'] / p['p99_ms']:.1f}× |")
 
 
 def run_cpu(rows, w, side, r):
@@ -152,14 +200,15 @@ def cpu_table(rows):
     pooled = {}
     for w, name in names.items():
         for r in sorted({x["round"] for x in rows if x["workload"] == w}):
-            for side in ("api", "pgbench"):
+            for side in ("api", "floor", "pgbench"):
                 run = run_cpu(rows, w, side, r)
                 if not run:
                     continue
                 rate, n, c = run
                 us = [f"{1e6 * c.get(k, 0) / max(n, 1):,.0f}" for k in parts]
                 us[2], us[5] = f"({us[2]})", f"({us[5]})"
-                print(f"| {name} | {r} | {'API (wrk)' if side == 'api' else 'pgbench'} "
+                label = {"api": "API (wrk)", "floor": "floor (wrk)"}.get(side, side)
+                print(f"| {name} | {r} | {label} "
                       f"| {rate:,.0f} | {' | '.join(us)} | {c['busy_s'] / c['wall_s']:.2f} |")
                 acc = pooled.setdefault((w, side), dict.fromkeys((*parts, "n", "rate"), 0.0))
                 for k in parts:
@@ -168,14 +217,17 @@ def cpu_table(rows):
                 acc["rate"] += rate
     print()
     for w in ("catalog", "search", "cart"):
-        api, pg = pooled.get((w, "api")), pooled.get((w, "pgbench"))
-        if api and pg:
-            bound(w, api, pg)
+        pg = pooled.get((w, "pgbench"))
+        for side in ("api", "floor"):
+            served = pooled.get((w, side))
+            if served and pg:
+                bound(w if side == "api" else f"{w}, floor", served, pg)
 
 
 def bound(w, api, pg):
     """What API ÷ pgbench could be if both sides kept the machine equally busy: pgbench's CPU per
-    transaction over the API side's CPU per request, without the API's own and with it."""
+    transaction over the API side's CPU per request, without the API's own and with it. For the
+    floor's runs, "the API" is the floor."""
     pg_us = 1e6 * pg["busy_s"] / pg["n"]
     total_us = 1e6 * api["busy_s"] / api["n"]
     without = total_us - 1e6 * api["api_s"] / api["n"]
