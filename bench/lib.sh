@@ -202,6 +202,14 @@ busy_ticks() {
   echo $((user + nice + system + irq + softirq + steal))
 }
 
+# steal_ticks: the time the hypervisor ran something else while this machine's CPUs had work
+# (the steal field of /proc/stat); 0 on bare metal. A run with much of it stalled for that long.
+steal_ticks() {
+  local _cpu _user _nice _system _idle _iowait _irq _softirq steal _rest
+  read -r _cpu _user _nice _system _idle _iowait _irq _softirq steal _rest </proc/stat
+  echo "$steal"
+}
+
 # proc_ticks PID…: user + system time of these processes (fields 14 and 15 of /proc/PID/stat,
 # counted after the command name, which may hold spaces); a process that is gone counts 0.
 # With --sys first, system time only (field 15): the kernel's work for these processes (their

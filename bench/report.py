@@ -62,18 +62,18 @@ def pglog(work, out, correction="corrected"):
 
 def cpu(hz, before, after, *times):
     """BEFORE and AFTER are run.sh snapshots (wall clock, then the ticks, HZ a second, of the
-    machine's busy time, the API processes, paysim, the PostgreSQL cluster and the API
-    processes' system time alone); each TIME file
+    machine's busy time, the API processes, paysim, the PostgreSQL cluster, the API
+    processes' system time alone and the hypervisor's steal time); each TIME file
     is one load generator's `/usr/bin/time -f '%U %S'` (its last line: a failed command's
     status comes first). rest_s, the busy time left after the generator, the API and paysim,
     is PostgreSQL's and anything else the machine did; postgres_s is the cluster's own."""
     b, a = ([float(x) for x in snap.split()] for snap in (before, after))
     wall, *ticks = (y - x for x, y in zip(b, a))
-    busy, api, paysim, postgres, api_sys = (t / int(hz) for t in ticks)
+    busy, api, paysim, postgres, api_sys, *steal = (t / int(hz) for t in ticks)
     gen = sum(float(x) for t in times for x in Path(t).read_text().splitlines()[-1].split())
     out = {"wall_s": wall, "busy_s": busy, "generator_s": gen, "api_s": api,
            "paysim_s": paysim, "rest_s": busy - gen - api - paysim, "postgres_s": postgres,
-           "api_sys_s": api_sys}
+           "api_sys_s": api_sys, "steal_s": steal[0] if steal else 0.0}
     return f'"cpu": {json.dumps({k: round(v, 3) for k, v in out.items()})}'
 
 
@@ -193,10 +193,10 @@ def cpu_table(rows):
     print("\nWhere the CPU went (µs of CPU per request; per loop or transaction for the purchase "
           "loop and pgbench; PostgreSQL + rest = machine busy − generator − API − paysim; "
           "the API's time in the kernel and the PostgreSQL processes' share of the rest measured "
-          "alone, in brackets):\n")
+          "alone, in brackets; steal: the hypervisor's, in ms over the whole run):\n")
     print("| workload | round | side | per s | generator | API | (API in the kernel) | paysim "
-          "| PostgreSQL + rest | (PostgreSQL processes) | total | cores busy |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| PostgreSQL + rest | (PostgreSQL processes) | total | cores busy | steal ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     pooled = {}
     for w, name in names.items():
         for r in sorted({x["round"] for x in rows if x["workload"] == w}):
@@ -209,7 +209,8 @@ def cpu_table(rows):
                 us[2], us[5] = f"({us[2]})", f"({us[5]})"
                 label = {"api": "API (wrk)", "floor": "floor (wrk)"}.get(side, side)
                 print(f"| {name} | {r} | {label} "
-                      f"| {rate:,.0f} | {' | '.join(us)} | {c['busy_s'] / c['wall_s']:.2f} |")
+                      f"| {rate:,.0f} | {' | '.join(us)} | {c['busy_s'] / c['wall_s']:.2f} "
+                      f"| {1000 * c.get('steal_s', 0):,.0f} |")
                 acc = pooled.setdefault((w, side), dict.fromkeys((*parts, "n", "rate"), 0.0))
                 for k in parts:
                     acc[k] += c.get(k, 0)

@@ -75,7 +75,7 @@ record() { # workload side round json-fields...
 # "cpu" JSON field.
 snapshot() {
   echo "$(date +%s.%N) $(busy_ticks) $(proc_ticks "${served[@]}") $(proc_ticks "$paysim_pid")" \
-    "$(pg_ticks) $(proc_ticks --sys "${served[@]}")"
+    "$(pg_ticks) $(proc_ticks --sys "${served[@]}") $(steal_ticks)"
 }
 cpu_fields() {
   local after; after="$(snapshot)"
