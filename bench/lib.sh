@@ -112,9 +112,9 @@ path_of() {
   esac
 }
 
-# start_floor UBASE CBASE TBASE API [FLOOR-OPTION…]: starts bench/floor beside the API, answering each read with
-# the captured statements and a body of the size the API's answer has (read from API now, as
-# customer 0 with the cart's 2 lines); sets floor_pid and floor_api (its address).
+# start_floor UBASE CBASE TBASE API [FLOOR-OPTION…]: starts bench/floor beside the API,
+# answering each read with the captured statements and a body of the size the API's answer has
+# (read from API now, as customer 0 with the cart's 2 lines); sets floor_pid and floor_api.
 start_floor() {
   local port token bodies=() w size
   port="$(free_port)"

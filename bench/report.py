@@ -167,7 +167,9 @@ def floor_table(rows):
             if not side["floor"] or not side["pgbench"]:
                 continue
             f, p = api_figures(side["floor"]), side["pgbench"][0]
-            api = f"{100 * api_figures(side['api'])['rate'] / f['rate']:.0f}%" if side["api"] else "—"
+            api = "—"
+            if side["api"]:
+                api = f"{100 * api_figures(side['api'])['rate'] / f['rate']:.0f}%"
             bad = f" ({f['bad']} errors)" if f["bad"] else ""
             print(f"| {NAMES[w]} | {r} | {f['rate']:,.0f}{bad} | {p['tps']:,.0f} "
                   f"| {100 * f['rate'] / p['tps']:.0f}% | {api} | {f['p50']:.1f} / {f['p99']:.1f} "

@@ -14,7 +14,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-duration=20 clients=16 rounds=2 products=1000 processes=1 capture=0 smoke=0 no_build=0 floor=0 floor_args=()
+duration=20 clients=16 rounds=2 products=1000 processes=1 capture=0 smoke=0 no_build=0
+floor=0 floor_args=()
 workloads=(catalog search cart purchase burst)
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -30,7 +31,8 @@ while [ $# -gt 0 ]; do
     --workloads) read -ra workloads <<<"$2"; shift ;;
     --no-build) no_build=1 ;;
     *) echo "usage: bench/run.sh [--smoke] [--duration S] [--clients N] [--rounds R]" \
-         "[--products N] [--processes P] [--workloads 'W …'] [--capture] [--floor | --floor-pipelined] [--no-build]" >&2
+         "[--products N] [--processes P] [--workloads 'W …'] [--capture]" \
+         "[--floor | --floor-pipelined] [--no-build]" >&2
        exit 2 ;;
   esac
   shift
@@ -69,10 +71,9 @@ record() { # workload side round json-fields...
 }
 
 # Where the CPU goes during a run: snapshot prints the wall clock, then the ticks of the machine
-# (busy), the served processes (the API's, or the floor's), paysim and the cluster (lib.sh);
-# cpu_fields turns the one taken
-# before the run, one taken now and the load generators' /usr/bin/time files into the run's
-# "cpu" JSON field.
+# (busy), the served processes (the API's, or the floor's), paysim, the cluster and the steal
+# time (lib.sh); cpu_fields turns the one taken before the run, one taken now and the load
+# generators' /usr/bin/time files into the run's "cpu" JSON field.
 snapshot() {
   echo "$(date +%s.%N) $(busy_ticks) $(proc_ticks "${served[@]}") $(proc_ticks "$paysim_pid")" \
     "$(pg_ticks) $(proc_ticks --sys "${served[@]}") $(steal_ticks)"
@@ -147,7 +148,11 @@ for r in $(seq "$rounds"); do
     if [ $(((r + ${#w}) % 2)) = 0 ]; then order="api pg floor"; else order="floor pg api"; fi
     for side in $order; do
       [ "$w/$side" != burst/pg ] || continue
-      case "$floor/$w/$side" in 1/catalog/floor|1/search/floor|1/cart/floor) ;; */floor) continue ;; esac
+      # The floor serves the reads only, and only with --floor.
+      case "$side/$floor/$w" in
+        floor/1/catalog|floor/1/search|floor/1/cart) ;;
+        floor/*) continue ;;
+      esac
       slot="$(reset_state "$state" | tail -1)"
       say "round $r: $w via $side (load $(load))"
       if [ "$side" = pg ]; then pg_run "$w" "$r"; else api_run "$w" "$r" "$slot" "$side"; fi

@@ -65,8 +65,11 @@ fn body_arg(arg: &str) -> Result<(String, usize), String> {
     ))
 }
 
-/// The read workloads, in the order of `Conn::statements`.
+/// The read workloads, in the order of `Conn::statements`, `Plan::bodies` and these indexes.
 const WORKLOADS: [&str; 3] = ["catalog", "search", "cart"];
+const CATALOG: usize = 0;
+const SEARCH: usize = 1;
+const CART: usize = 2;
 
 /// What every worker shares: the statements, the bodies, the token key.
 struct Plan {
@@ -193,16 +196,22 @@ fn customer(plan: &Plan, req: &HttpRequest, authenticated: bool) -> Option<i64> 
     Some(claims.claims.sub.parse::<i64>().ok()? - plan.ubase)
 }
 
+/// The request's customer's user, cart and payment-token ids.
+struct Ids {
+    user: i64,
+    cart: i64,
+    token: i64,
+}
+
 /// A statement's values: its fixed ones, and the request's customer's ids.
-fn binds<'a>(params: &'a [Param], ids: &'a [(Base, i64); 3]) -> Vec<&'a (dyn ToSql + Sync)> {
+fn binds<'a>(params: &'a [Param], ids: &'a Ids) -> Vec<&'a (dyn ToSql + Sync)> {
     params
         .iter()
         .map(|p| match p {
             Param::Fixed(v) => v.as_ref() as &(dyn ToSql + Sync),
-            Param::Customer(base) => {
-                let at = ids.iter().position(|(b, _)| b == base).unwrap_or(0);
-                &ids[at].1 as &(dyn ToSql + Sync)
-            }
+            Param::Customer(Base::User) => &ids.user,
+            Param::Customer(Base::Cart) => &ids.cart,
+            Param::Customer(Base::Token) => &ids.token,
         })
         .collect()
 }
@@ -215,30 +224,30 @@ async fn run(plan: &Plan, w: usize, k: i64) -> anyhow::Result<()> {
         Some(c) => c,
         None => connect(plan).await?,
     };
-    let ids = [
-        (Base::User, plan.ubase + k),
-        (Base::Cart, plan.cbase + k),
-        (Base::Token, plan.tbase + k),
-    ];
+    let ids = Ids {
+        user: plan.ubase + k,
+        cart: plan.cbase + k,
+        token: plan.tbase + k,
+    };
     let statements = &conn.statements[w];
-    let result = if plan.pipeline {
-        // tokio-postgres writes every query polled together before it reads an answer.
-        let binds: Vec<_> = statements.iter().map(|(_, p)| binds(p, &ids)).collect();
-        let queries = statements
-            .iter()
-            .zip(&binds)
-            .map(|((s, _), v)| conn.client.query(s, v));
-        futures_util::future::try_join_all(queries).await.map(drop)
-    } else {
-        let mut result = Ok(());
-        for (statement, params) in statements {
-            if let Err(e) = conn.client.query(statement, &binds(params, &ids)).await {
-                result = Err(e);
-                break;
+    let result: Result<(), tokio_postgres::Error> = async {
+        if plan.pipeline {
+            // tokio-postgres writes every query polled together before it reads an answer.
+            let binds: Vec<_> = statements.iter().map(|(_, p)| binds(p, &ids)).collect();
+            let queries = statements
+                .iter()
+                .zip(&binds)
+                .map(|((s, _), v)| conn.client.query(s, v));
+            futures_util::future::try_join_all(queries).await?;
+        } else {
+            for (statement, params) in statements {
+                conn.client.query(statement, &binds(params, &ids)).await?;
             }
         }
-        result
-    };
+        Ok(())
+    }
+    .await;
+    // A connection that failed is dropped; the next request opens a new one.
     if result.is_ok() {
         local.free.borrow_mut().push(conn);
     }
@@ -246,7 +255,7 @@ async fn run(plan: &Plan, w: usize, k: i64) -> anyhow::Result<()> {
 }
 
 async fn answer(plan: web::Data<Plan>, req: HttpRequest, w: usize) -> HttpResponse {
-    let Some(k) = customer(&plan, &req, WORKLOADS[w] == "cart") else {
+    let Some(k) = customer(&plan, &req, w == CART) else {
         return HttpResponse::Unauthorized().finish();
     };
     match run(&plan, w, k).await {
@@ -262,15 +271,15 @@ async fn answer(plan: web::Data<Plan>, req: HttpRequest, w: usize) -> HttpRespon
 
 async fn search(plan: web::Data<Plan>, req: HttpRequest) -> HttpResponse {
     let w = if req.query_string().split('&').any(|p| p.starts_with("q=")) {
-        1
+        SEARCH
     } else {
-        0
+        CATALOG
     };
     answer(plan, req, w).await
 }
 
 async fn cart(plan: web::Data<Plan>, req: HttpRequest) -> HttpResponse {
-    answer(plan, req, 2).await
+    answer(plan, req, CART).await
 }
 
 fn plan(args: &Args) -> anyhow::Result<Plan> {
