@@ -21,8 +21,39 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   pids=()
+  restore_autogroup
 }
 trap cleanup EXIT
+
+# The scheduler's autogroups (kernel.sched_autogroup_enabled, on in Debian's kernels) make every
+# session one group that competes for the CPU as a whole, and pg_ctl starts PostgreSQL in a
+# session of its own. While the API (or the floor) and wrk keep their group busy, PostgreSQL's
+# backends waited up to 0.5 s for a CPU (run-queue latency traced with bpftrace) and the HTTP
+# runs stalled for as long; pgbench's runs never did, its client being nearly idle
+# (docs/performance.md, "Stalls"). autogroup_off turns them off for the sitting when it may
+# (root, or sudo without a password; BENCH_AUTOGROUP=keep leaves them as they are) and sets
+# autogroup to the state the sitting runs with; cleanup restores them.
+autogroup_file=/proc/sys/kernel/sched_autogroup_enabled
+autogroup=absent autogroup_restore=
+autogroup_off() {
+  [ -r "$autogroup_file" ] || return 0
+  if [ "$(cat "$autogroup_file")" = 0 ]; then autogroup=off; return 0; fi
+  autogroup=on
+  if [ "${BENCH_AUTOGROUP:-off}" = keep ]; then
+    say "scheduler autogroups stay on (BENCH_AUTOGROUP=keep): expect stalls of the HTTP runs"
+  elif { echo 0 >"$autogroup_file"; } 2>/dev/null || sudo -n sysctl -q kernel.sched_autogroup_enabled=0 2>/dev/null; then
+    autogroup=off autogroup_restore=1
+    say "scheduler autogroups off for this sitting (kernel.sched_autogroup_enabled=0, restored at exit)"
+  else
+    say "WARNING: scheduler autogroups are on and this user may not turn them off: PostgreSQL" \
+      "competes as one group and the HTTP runs will stall (sudo sysctl kernel.sched_autogroup_enabled=0)"
+  fi
+}
+restore_autogroup() {
+  [ -n "$autogroup_restore" ] || return 0
+  autogroup_restore=
+  { echo 1 >"$autogroup_file"; } 2>/dev/null || sudo -n sysctl -q kernel.sched_autogroup_enabled=1 2>/dev/null || true
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -42,6 +42,7 @@ command -v pgbench >/dev/null || { say "pgbench is missing: sudo apt-get install
 [ -x /usr/bin/time ] || { say "GNU time is missing: sudo apt-get install -y time"; exit 1; }
 command -v pgrep >/dev/null || { say "pgrep is missing: sudo apt-get install -y procps"; exit 1; }
 [ "$no_build" = 1 ] || build "$floor"
+autogroup_off
 if [ "$capture" = 1 ]; then BENCH_NO_BUILD=1 bash "$root/bench/capture.sh"; fi
 scripts="$root/bench/pgbench"
 results="$work/results.jsonl"
@@ -163,7 +164,7 @@ done
 memory="$(for p in "${api_pids[@]}"; do grep -E 'VmHWM|VmRSS' "/proc/$p/status" | tr -s ' \t' ' ' \
   | paste -sd' '; done)"
 python3 "$root/bench/report.py" table "$results" "$scripts/statements.md" "$work/burst.json" \
-  "$memory" "clients=$clients duration=${duration}s rounds=$rounds products=$products processes=$processes"
+  "$memory" "clients=$clients duration=${duration}s rounds=$rounds products=$products processes=$processes autogroup=$autogroup"
 if [ "$smoke" = 1 ]; then
   python3 "$root/bench/report.py" check "$results"
 fi
