@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use futures_util::future::join_all;
 use mami_domain::identity::Role;
 use mami_tests::demo::{
@@ -89,6 +90,53 @@ async fn delivery_and_pickup_orders_with_replay() -> R {
     );
     assert_eq!(app.audit_count("order", "CREATE").await?, 2);
     assert_eq!(app.audit_count("inventory", "DECREMENT").await?, 3);
+    Ok(())
+}
+
+/// Order numbers carry 32 random bits a day, so two can collide (the benchmark met one, and
+/// confirm answered 500). A trigger makes the second order's first draw repeat the first
+/// order's number: confirm draws again and the order is placed under a number of its own.
+#[tokio::test]
+async fn a_taken_order_number_is_drawn_again() -> R {
+    let app = TestApp::spawn().await?;
+    app.stock_everywhere(TOMATOES).set(20).await?;
+    let t = app.shopper(&[(TOMATOES, 1)]).card(VISA).create().await?;
+    let first = t.confirm("key-1", &t.pickup(TEL_AVIV)).await?;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let taken = first.body["data"]["order_number"].clone();
+
+    let mut c = app.conn().await?;
+    c.batch_execute(
+        "CREATE TABLE collided (at timestamptz NOT NULL DEFAULT now());
+         CREATE FUNCTION collide_once() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+           IF NOT EXISTS (SELECT 1 FROM collided) THEN
+             INSERT INTO collided DEFAULT VALUES;
+             NEW.order_number := (SELECT order_number FROM orders ORDER BY id LIMIT 1);
+           END IF;
+           RETURN NEW;
+         END $$;
+         CREATE TRIGGER collide_once BEFORE INSERT ON orders
+           FOR EACH ROW EXECUTE FUNCTION collide_once();",
+    )
+    .await?;
+
+    app.put_in_cart(t.cart_id, &[(TOMATOES, 1)]).await?;
+    let second = t.confirm("key-2", &t.pickup(TEL_AVIV)).await?;
+    assert_eq!(second.status, 201, "{}", second.body);
+    let number = second.body["data"]["order_number"].as_str().unwrap_or("");
+    assert_ne!(json!(number), taken);
+    assert!(number.starts_with("ORD-") && number.len() == 21, "{number}");
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let collided: Count = diesel::sql_query("SELECT count(*) AS n FROM collided")
+        .get_result(&mut c)
+        .await?;
+    assert_eq!(collided.n, 1, "the first draw did collide");
+    assert_eq!(app.orders().await?.len(), 2);
     Ok(())
 }
 
