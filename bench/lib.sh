@@ -30,9 +30,9 @@ trap cleanup EXIT
 # session of its own. While the API (or the floor) and wrk keep their group busy, PostgreSQL's
 # backends waited up to 0.5 s for a CPU (run-queue latency traced with bpftrace) and the HTTP
 # runs stalled for as long; pgbench's runs never did, its client being nearly idle
-# (docs/performance.md, "Stalls"). autogroup_off turns them off for the sitting when it may
-# (root, or sudo without a password; BENCH_AUTOGROUP=keep leaves them as they are) and sets
-# autogroup to the state the sitting runs with; cleanup restores them.
+# (docs/performance.md, "The stalls were the scheduler's autogroups"). autogroup_off turns them
+# off for the sitting when it may (root, or sudo without a password; BENCH_AUTOGROUP=keep leaves
+# them as they are) and sets autogroup to the state the sitting runs with; cleanup restores them.
 autogroup_file=/proc/sys/kernel/sched_autogroup_enabled
 autogroup=absent autogroup_restore=
 autogroup_off() {
