@@ -138,12 +138,21 @@ pub fn build_app(
         .into_app()
         .default_service(web::to(fallback))
         .wrap(from_fn(refuse_nul))
-        .wrap(Governor::new(&l.routes[0]))
-        .wrap(Governor::new(&l.routes[1]))
-        .wrap(Governor::new(&l.routes[2]))
-        .wrap(Governor::new(&l.defaults[0]))
-        .wrap(Governor::new(&l.defaults[1]))
-        .wrap(Governor::new(&l.defaults[2]))
+        .wrap(Condition::new(l.routes_used, Governor::new(&l.routes[0])))
+        .wrap(Condition::new(l.routes_used, Governor::new(&l.routes[1])))
+        .wrap(Condition::new(l.routes_used, Governor::new(&l.routes[2])))
+        .wrap(Condition::new(
+            l.defaults_used[0],
+            Governor::new(&l.defaults[0]),
+        ))
+        .wrap(Condition::new(
+            l.defaults_used[1],
+            Governor::new(&l.defaults[1]),
+        ))
+        .wrap(Condition::new(
+            l.defaults_used[2],
+            Governor::new(&l.defaults[2]),
+        ))
         .wrap(cors(&shared.state.config))
         .wrap(Condition::new(
             shared.metrics.is_some(),

@@ -13,7 +13,7 @@ use mami_domain::{DomainError, Money};
 use serde_json::json;
 
 use crate::error::{FromDb, Tx};
-use crate::money::{to_decimal, to_money};
+use crate::money::{DbMoney, to_decimal, to_money};
 use crate::schema::{cart_items, carts, inventory, products};
 use crate::sql::prepared;
 use crate::{Database, audit};
@@ -31,7 +31,7 @@ struct CartRow {
     #[diesel(sql_type = Nullable<Integer>)]
     item_quantity: Option<i32>,
     #[diesel(sql_type = Nullable<Numeric>)]
-    item_price: Option<BigDecimal>,
+    item_price: Option<DbMoney>,
     #[diesel(sql_type = Nullable<Text>)]
     item_name: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -39,7 +39,7 @@ struct CartRow {
     #[diesel(sql_type = Nullable<Bool>)]
     active: Option<bool>,
     #[diesel(sql_type = Nullable<Numeric>)]
-    price: Option<BigDecimal>,
+    price: Option<DbMoney>,
     #[diesel(sql_type = Nullable<Text>)]
     name: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -93,7 +93,7 @@ async fn read_cart(
     };
     let facts = StockFacts {
         product_active: first.active.unwrap_or(false),
-        price: first.price.as_ref().map_or(Money::ZERO, to_money),
+        price: first.price.map_or(Money::ZERO, |m| m.0),
         total_available: first.total.unwrap_or(0),
         warehouse_available: i64::from(first.at_warehouse.unwrap_or(0)),
     };
@@ -104,7 +104,7 @@ async fn read_cart(
             id: r.item_id?,
             product_id: r.item_product?,
             quantity: r.item_quantity?,
-            unit_price: to_money(r.item_price.as_ref()?),
+            unit_price: r.item_price?.0,
             product_name: r.item_name,
             product_image: r.item_image,
         })

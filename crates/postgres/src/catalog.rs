@@ -17,7 +17,7 @@ use mami_domain::catalog::{
 use serde_json::Value;
 
 use crate::error::{Tx, infra};
-use crate::money::{to_decimal, to_money};
+use crate::money::{DbMoney, to_decimal};
 use crate::rows::{self, Switchable};
 use crate::schema::{categories, inventory, products};
 use crate::sql::like_pattern;
@@ -59,8 +59,8 @@ pub(crate) struct ProductRow {
     name: String,
     sku: String,
     category_id: i64,
-    price: BigDecimal,
-    old_price: Option<BigDecimal>,
+    price: DbMoney,
+    old_price: Option<DbMoney>,
     unit: Option<String>,
     nutritional_info: Option<Value>,
     is_organic: bool,
@@ -78,8 +78,8 @@ impl From<ProductRow> for Product {
             name: r.name,
             sku: r.sku,
             category_id: r.category_id,
-            price: to_money(&r.price),
-            old_price: r.old_price.as_ref().map(to_money),
+            price: r.price.0,
+            old_price: r.old_price.map(|m| m.0),
             unit: r.unit,
             nutritional_info: r.nutritional_info,
             is_organic: r.is_organic,

@@ -119,6 +119,12 @@ pub const MAX_DEFAULT_LIMITS: usize = 3;
 pub struct Limiters {
     pub defaults: [Limiter; MAX_DEFAULT_LIMITS],
     pub routes: [Limiter; 3],
+    /// Which of `defaults` count anything; the app leaves the others out of the middleware
+    /// stack (as it leaves `routes` when limits are off): each layer costs every request a key
+    /// and a list of whitelisted keys even when it counts nothing.
+    pub defaults_used: [bool; MAX_DEFAULT_LIMITS],
+    /// Whether `routes` count anything (limits are on).
+    pub routes_used: bool,
 }
 
 impl Limiters {
@@ -158,6 +164,8 @@ impl Limiters {
         Ok(Self {
             defaults: [slot(0)?, slot(1)?, slot(2)?],
             routes: [route(0)?, route(1)?, route(2)?],
+            defaults_used: std::array::from_fn(|i| enabled && i < defaults.len()),
+            routes_used: enabled,
         })
     }
 }

@@ -1,8 +1,8 @@
 //! `/cart`: the caller's cart (one per customer; lines are atomic upserts under a row lock).
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use mami_domain::ValidationErrors;
 use mami_domain::cart::{Cart, parse_quantity};
+use mami_domain::{Money, ValidationErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -26,7 +26,8 @@ pub struct CartItemDto {
     pub product_id: i64,
     pub quantity: i32,
     /// Two decimals.
-    pub unit_price: String,
+    #[schema(value_type = String)]
+    pub unit_price: Money,
     pub product_name: Option<String>,
     pub product_image: Option<String>,
 }
@@ -36,7 +37,8 @@ pub struct CartDto {
     pub id: i64,
     pub user_id: i64,
     /// Σ unit_price × quantity, two decimals.
-    pub total_amount: String,
+    #[schema(value_type = String)]
+    pub total_amount: Money,
     pub items: Vec<CartItemDto>,
 }
 
@@ -45,7 +47,7 @@ impl From<Cart> for CartDto {
         Self {
             id: c.id,
             user_id: c.user_id.0,
-            total_amount: c.total().to_string(),
+            total_amount: c.total(),
             items: c
                 .items
                 .into_iter()
@@ -53,7 +55,7 @@ impl From<Cart> for CartDto {
                     id: l.id,
                     product_id: l.product_id,
                     quantity: l.quantity,
-                    unit_price: l.unit_price.to_string(),
+                    unit_price: l.unit_price,
                     product_name: l.product_name,
                     product_image: l.product_image,
                 })

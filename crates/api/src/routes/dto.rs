@@ -1,5 +1,6 @@
 //! Request and response shapes shared by several route modules.
 
+use mami_domain::Money;
 use mami_domain::branches::{Branch, DeliverySlot};
 use mami_domain::catalog::{Category, ProductView};
 use mami_domain::identity::Role;
@@ -56,8 +57,10 @@ pub struct ProductDto {
     pub name: String,
     pub sku: String,
     /// Two decimals, e.g. `"6.90"`.
-    pub price: String,
-    pub old_price: Option<String>,
+    #[schema(value_type = String)]
+    pub price: Money,
+    #[schema(value_type = Option<String>)]
+    pub old_price: Option<Money>,
     pub unit: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub nutritional_info: Option<serde_json::Value>,
@@ -85,8 +88,8 @@ impl From<ProductView> for ProductDto {
             id: p.id,
             name: p.name,
             sku: p.sku,
-            price: p.price.to_string(),
-            old_price: p.old_price.map(|m| m.to_string()),
+            price: p.price,
+            old_price: p.old_price,
             unit: p.unit,
             nutritional_info: p.nutritional_info,
             is_organic: p.is_organic,
