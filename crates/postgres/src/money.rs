@@ -16,27 +16,30 @@ pub(crate) struct DbMoney(pub(crate) Money);
 
 impl FromSql<Numeric, Pg> for DbMoney {
     fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-        // ndigits, weight, sign, dscale (16 bits each), then the base-10000 digits.
-        let bytes = value.as_bytes();
-        let word = |i: usize| {
-            bytes
-                .get(i..i + 2)
-                .map(|b| u16::from_be_bytes([b[0], b[1]]))
-        };
-        let (Some(count), Some(weight), Some(sign)) = (word(0), word(2), word(4)) else {
-            return Err("a NUMERIC shorter than its header".into());
-        };
-        let digits = bytes.get(8..).unwrap_or_default();
-        if digits.len() != 2 * usize::from(count) {
-            return Err("a NUMERIC whose digits do not match their count".into());
-        }
-        let digits = digits
-            .chunks_exact(2)
-            .map(|d| i16::from_be_bytes([d[0], d[1]]));
-        minor_units(sign, weight.cast_signed(), digits)
-            .map(|m| DbMoney(Money::from_minor(m)))
-            .ok_or_else(|| "a NUMERIC that is not an amount of money in cents".into())
+        Ok(DbMoney(Money::from_minor(cents(value.as_bytes())?)))
     }
+}
+
+/// A NUMERIC's binary form (ndigits, weight, sign and dscale, 16 bits each, then the base-10000
+/// digits) in hundredths.
+fn cents(bytes: &[u8]) -> Result<i64, &'static str> {
+    let word = |i: usize| {
+        bytes
+            .get(i..i + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    let (Some(count), Some(weight), Some(sign)) = (word(0), word(2), word(4)) else {
+        return Err("a NUMERIC shorter than its header");
+    };
+    let digits = bytes.get(8..).unwrap_or_default();
+    if digits.len() != 2 * usize::from(count) {
+        return Err("a NUMERIC whose digits do not match their count");
+    }
+    let digits = digits
+        .chunks_exact(2)
+        .map(|d| i16::from_be_bytes([d[0], d[1]]));
+    minor_units(sign, weight.cast_signed(), digits)
+        .ok_or("a NUMERIC that is not an amount of money in cents")
 }
 
 const POSITIVE: u16 = 0x0000;
@@ -110,6 +113,26 @@ mod tests {
         ] {
             assert_eq!(n, minor);
         }
+    }
+
+    /// The binary form as PostgreSQL sends it: header words, then the digits.
+    fn binary(words: &[u16]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_be_bytes()).collect()
+    }
+
+    #[test]
+    fn the_binary_form_reads_as_cents() {
+        // 12.90: two digits, weight 0, positive, dscale 2: 12 and 9000.
+        assert_eq!(cents(&binary(&[2, 0, 0x0000, 2, 12, 9000])), Ok(1290));
+        // -0.05: one digit of weight -1, negative.
+        assert_eq!(cents(&binary(&[1, 0xFFFF, 0x4000, 2, 500])), Ok(-5));
+        // 0: no digits.
+        assert_eq!(cents(&binary(&[0, 0, 0x0000, 2])), Ok(0));
+        // NaN, a short header, and digits that do not match their count are errors.
+        assert!(cents(&binary(&[0, 0, 0xC000, 0])).is_err());
+        assert!(cents(&binary(&[2, 0])).is_err());
+        assert!(cents(&binary(&[2, 0, 0x0000, 2, 12])).is_err());
+        assert!(cents(&binary(&[1, 0, 0x0000, 2, 12, 9000])).is_err());
     }
 
     #[test]
