@@ -111,26 +111,33 @@ impl ReconcileStore for PgReconcileStore {
     async fn pending_money(&self, before: DateTime<Utc>) -> Result<Vec<MoneyStep>, InfraError> {
         use DbPaymentStatus as P;
         let mut conn = self.db.conn().await?;
-        let rows: Vec<(i64, Option<String>, DbPaymentStatus, Option<BigDecimal>)> = payments::table
-            .inner_join(orders::table.on(orders::id.eq(payments::order_id)))
-            .filter(payments::updated_at.lt(before))
-            .filter(
-                payments::status
-                    .eq_any([P::CapturePending, P::RefundPending])
-                    .or(orders::status
-                        .eq(DbOrderStatus::Canceled)
-                        .and(payments::status.eq(P::Authorized))),
-            )
-            .order(orders::id.asc())
-            .select((
-                orders::id,
-                payments::provider_payment_id,
-                payments::status,
-                payments::pending_amount,
-            ))
+        let waiting = || {
+            payments::table
+                .inner_join(orders::table.on(orders::id.eq(payments::order_id)))
+                .filter(payments::updated_at.lt(before))
+                .select((
+                    orders::id,
+                    payments::provider_payment_id,
+                    payments::status,
+                    payments::pending_amount,
+                ))
+        };
+        // Two conjunctive halves, so that each is found by an index whatever the tables hold
+        // (`ix_payments_status_updated`; for the voids, that or `ix_orders_status`, whichever
+        // side is smaller). The one condition `capture or refund pending, or canceled and
+        // authorized` spans both tables: PostgreSQL planned it as a scan of every order and
+        // every payment on each pass (83 ms on the benchmark's 200,000 orders; 1.3 ms so).
+        let unknown =
+            waiting().filter(payments::status.eq_any([P::CapturePending, P::RefundPending]));
+        let to_void = waiting()
+            .filter(payments::status.eq(P::Authorized))
+            .filter(orders::status.eq(DbOrderStatus::Canceled));
+        let mut rows: Vec<(i64, Option<String>, DbPaymentStatus, Option<BigDecimal>)> = unknown
+            .union_all(to_void)
             .load(&mut conn)
             .await
             .map_err(infra)?;
+        rows.sort_by_key(|row| row.0);
         let step =
             |(order, intent, status, amount): (i64, Option<String>, P, Option<BigDecimal>)| {
                 let (intent, amount) = (intent?, amount.as_ref().map(to_money));
