@@ -72,27 +72,37 @@ build() {
     "${floor[@]}")
 }
 
-# Starts the bench cluster, creates the database if missing, migrates, and seeds it with
-# $1 extra products unless it holds them already. Sets DATABASE_URL.
+# Starts the bench cluster and makes the database as seeded with $1 extra products. Sets
+# DATABASE_URL. Every run starts from the same data: a copy of the template ${bench_db}_seeded,
+# cut right after the seed and its VACUUM. Without it, what earlier runs wrote stayed (one day of
+# sittings left 200,000 orders, payments and idempotency keys), and later runs measured another
+# database. The template is cut again when it is missing, holds another product count, or
+# lacked a migration that the copy then got.
 prepare_db() {
-  local products="$1" base want have
+  local products="$1" base seeded="${bench_db}_seeded" have want before after
   base="$(bash "$root/deploy/local-pg.sh" url)"
   export DATABASE_URL="$base/$bench_db"
-  if [ "$(PSQL_DB=postgres bpsql -c "SELECT 1 FROM pg_database WHERE datname = '$bench_db'")" != 1 ]; then
-    PSQL_DB=postgres bpsql -c "CREATE DATABASE $bench_db"
-  fi
   api_env
-  "$target/mami-api" migrate >/dev/null
-  have="$(bpsql -c "SELECT count(*) FROM products")"
-  want=$((180 + products))
-  if [ "$have" != "$want" ]; then
-    [ "$have" = 0 ] || { say "database $bench_db holds $have products, want $want: recreating"; \
-      PSQL_DB=postgres bpsql -c "DROP DATABASE $bench_db WITH (FORCE)" -c "CREATE DATABASE $bench_db"; \
-      "$target/mami-api" migrate >/dev/null; }
-    say "seeding $bench_db with --products $products"
-    "$target/mami-api" seed --products "$products" >/dev/null
-    bpsql -c "VACUUM ANALYZE"  # hint bits and visibility map set now, not by the first run
+  PSQL_DB=postgres bpsql -c "DROP DATABASE IF EXISTS $bench_db WITH (FORCE)"
+  if [ "$(PSQL_DB=postgres bpsql -c "SELECT 1 FROM pg_database WHERE datname = '$seeded'")" = 1 ]; then
+    PSQL_DB=postgres bpsql -c "CREATE DATABASE $bench_db TEMPLATE $seeded"
+    before="$(bpsql -c "SELECT count(*) FROM __diesel_schema_migrations")"
+    "$target/mami-api" migrate >/dev/null
+    after="$(bpsql -c "SELECT count(*) FROM __diesel_schema_migrations")"
+    have="$(bpsql -c "SELECT count(*) FROM products")"
+    want=$((180 + products))
+    if [ "$have" = "$want" ] && [ "$before" = "$after" ]; then
+      return 0
+    fi
+    say "template $seeded: $have products (want $want), $before migrations (now $after): seeding again"
+    PSQL_DB=postgres bpsql -c "DROP DATABASE $bench_db WITH (FORCE)"
   fi
+  PSQL_DB=postgres bpsql -c "CREATE DATABASE $bench_db"
+  "$target/mami-api" migrate >/dev/null
+  say "seeding $bench_db with --products $products"
+  "$target/mami-api" seed --products "$products" >/dev/null
+  bpsql -c "VACUUM ANALYZE"  # hint bits and visibility map set now, not by the first run
+  PSQL_DB=postgres bpsql -c "DROP DATABASE IF EXISTS $seeded" -c "CREATE DATABASE $seeded TEMPLATE $bench_db"
 }
 
 # The API's environment: no rate limits (one address sends everything), paysim as provider,
