@@ -15,9 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_db=mami_capture
 work="$work/capture"  # its own customers.txt and logs, apart from a run's
 mkdir -p "$work"
-bash "$root/deploy/local-pg.sh" url >/dev/null
-PSQL_DB=postgres bpsql -c "DROP DATABASE IF EXISTS mami_capture WITH (FORCE)"
-prepare_db 0
+prepare_db 0  # a fresh copy of the seeded database, as for every sitting
 start_paysim
 # No background passes during the capture: only the requests' own statements are logged. One
 # connection, warmed by a first round of every request, so that what is captured is the steady
